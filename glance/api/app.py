@@ -1,0 +1,94 @@
+"""Application start-up: config files -> logging -> state -> database -> paste app."""
+
+import os
+import sys
+
+from oslo_config import cfg
+from oslo_log import log as logging
+from paste import deploy
+
+import glance.conf  # noqa: F401 - registers every option
+from glance import version
+from glance.db import migration
+from glance.db.sqlalchemy import engine as db_engine
+
+CONF = cfg.CONF
+LOG = logging.getLogger(__name__)
+
+CONFIG_DIR_ENV = "OS_GLANCE_CONFIG_DIR"
+CONFIG_FILE_ENV = "OS_GLANCE_CONFIG_FILE"
+CONFIG_NAME = "glance-api.conf"
+PASTE_NAME = "glance-api-paste.ini"
+_SOURCE_ETC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "etc")
+
+logging.register_options(CONF)
+
+
+def default_config_files() -> list[str]:
+    """Config files from the environment, else /etc/glance, else none (embedded defaults)."""
+    if os.environ.get(CONFIG_FILE_ENV):
+        return [os.environ[CONFIG_FILE_ENV]]
+    directory = os.environ.get(CONFIG_DIR_ENV)
+    candidates = [directory] if directory else ["/etc/glance"]
+    for candidate in candidates:
+        path = os.path.join(candidate, CONFIG_NAME)
+        if os.path.exists(path):
+            extra = os.path.join(candidate, "glance-image-import.conf")
+            return [path] + ([extra] if os.path.exists(extra) else [])
+    return []
+
+
+def load_config(args: list[str] | None = None,
+                config_files: list[str] | None = None) -> None:
+    """Parse the command line and config files into the global CONF."""
+    CONF(args if args is not None else [], project="glance", prog="glance-api",
+         version=version.version_string,
+         default_config_files=(config_files if config_files is not None
+                               else default_config_files()))
+
+
+def paste_config_path() -> str:
+    """The paste file: [paste_deploy] config_file, next to the config, or the shipped one."""
+    if CONF.paste_deploy.config_file:
+        return os.path.abspath(CONF.paste_deploy.config_file)
+    for config_file in CONF.config_file:
+        beside = os.path.join(os.path.dirname(os.path.abspath(config_file)), PASTE_NAME)
+        if os.path.exists(beside):
+            return beside
+    for directory in (_SOURCE_ETC, os.path.join(sys.prefix, "etc", "glance")):
+        shipped = os.path.join(directory, PASTE_NAME)
+        if os.path.exists(shipped):
+            return shipped
+    raise RuntimeError(f"Cannot find {PASTE_NAME}; set [paste_deploy] config_file.")
+
+
+def prepare_state() -> None:
+    """Create the state directory; migrate the embedded SQLite database if needed."""
+    state_path = os.path.abspath(CONF.state_path)
+    os.makedirs(state_path, exist_ok=True)
+    CONF.set_override("state_path", state_path)
+    if CONF.database.connection.startswith("sqlite") and not migration.is_current():
+        LOG.info("Creating or upgrading the embedded SQLite database")
+        migration.db_sync()
+    db_engine.dispose()
+
+
+def load_paste_app(name: str = "glance-api"):
+    """Build the WSGI application from the paste file."""
+    path = paste_config_path()
+    LOG.debug("Loading %s from %s", name, path)
+    return deploy.loadapp(f"config:{path}", name=name)
+
+
+def init_app(args: list[str] | None = None, config_files: list[str] | None = None,
+             prepare: bool = True):
+    """Everything a WSGI server needs: returns the application."""
+    if not CONF.config_file and config_files is None and args is None:
+        load_config()
+    elif args is not None or config_files is not None:
+        load_config(args, config_files)
+    logging.setup(CONF, "glance")
+    if prepare:
+        prepare_state()
+    return load_paste_app()

@@ -1,0 +1,50 @@
+"""Chooses the API version of a request and rewrites PATH_INFO to ``/v2/...``.
+
+``/`` answers 300 with the versions document and ``/versions`` 200. A path that
+starts with a supported version (``/v2``, ``/v2.0`` ... ``/v2.18``) goes on as
+``/v2/...``; any other version prefix answers 300. A path without a version
+may name one in ``Accept: application/vnd.openstack.images-v2[.N]``.
+"""
+
+import re
+
+import webob
+from oslo_middleware import base
+
+from glance.api import versions
+
+_PATH_VERSION = re.compile(r"^/v(\d+)(?:\.(\d+))?(/.*)?$")
+_ACCEPT_VERSION = re.compile(r"application/vnd\.openstack\.images-v(\d+)(?:\.(\d+))?")
+
+
+def _supported(major: str, minor: str | None) -> bool:
+    if minor is None:
+        return any(m == int(major) for m, _ in versions.SUPPORTED)
+    return (int(major), int(minor)) in versions.SUPPORTED
+
+
+class VersionNegotiationFilter(base.ConfigurableMiddleware):
+    """Routes a request to the API version it asked for."""
+
+    def process_request(self, request: webob.Request):
+        path = request.path_info
+        if path in ("", "/"):
+            return versions.versions_response(request, 300)
+        if path in ("/versions", "/versions/"):
+            return versions.versions_response(request, 200)
+        match = _PATH_VERSION.match(path)
+        if match:
+            major, minor, rest = match.groups()
+            if not _supported(major, minor):
+                return versions.versions_response(request, 300)
+            if rest is None:
+                response = webob.Response(status=302, content_type="text/plain")
+                response.location = request.application_url + "/v2/"
+                return response
+            request.path_info = "/v2" + rest
+            return None
+        accept = _ACCEPT_VERSION.search(request.headers.get("Accept", ""))
+        if accept and _supported(*accept.groups()):
+            request.path_info = "/v2" + path
+            return None
+        return versions.versions_response(request, 300)

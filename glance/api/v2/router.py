@@ -1,0 +1,27 @@
+"""The v2 route table: path, HTTP method -> action, resource. 405s come for free."""
+
+from glance.api import wsgi
+from glance.api.v2 import image_tags, images, schemas
+
+
+def route_table() -> list[wsgi.Route]:
+    """Every v2 route."""
+    images_resource = images.create_resource()
+    tags_resource = image_tags.create_resource()
+    schemas_resource = schemas.create_resource()
+    return [
+        wsgi.Route("/v2/schemas/{name:.*?}", schemas_resource, {"GET": "show"}),
+        wsgi.Route("/v2/images", images_resource, {"GET": "index", "POST": "create"}),
+        wsgi.Route("/v2/images/{image_id}", images_resource,
+                   {"GET": "show", "PATCH": "update", "DELETE": "delete"}),
+        wsgi.Route("/v2/images/{image_id}/tags/{tag_value}", tags_resource,
+                   {"PUT": "update", "DELETE": "delete"}),
+    ]
+
+
+class API(wsgi.Router):
+    """The /v2 application."""
+
+    @classmethod
+    def factory(cls, global_conf: dict, **local_conf) -> "API":
+        return cls(route_table())

@@ -1,0 +1,23 @@
+"""``/v2/schemas/...``: the very schemas the API validates with."""
+
+from collections.abc import Callable
+
+from glance import exception, schema
+from glance.api import wsgi
+
+# name -> function returning the schema document. Other resources add theirs here.
+SCHEMAS: dict[str, Callable[[], dict]] = {
+    "image": schema.image_schema,
+    "images": schema.images_schema,
+}
+
+
+class SchemasController:
+    def show(self, request: wsgi.Request, name: str) -> dict:
+        if name not in SCHEMAS:
+            raise exception.NotFound(f"Schema {name} not found.")
+        return SCHEMAS[name]()
+
+
+def create_resource() -> wsgi.Resource:
+    return wsgi.Resource(SchemasController())

@@ -1,0 +1,45 @@
+"""The versions document served at ``/`` (300) and ``/versions`` (200)."""
+
+import json
+
+import webob
+import webob.dec
+from oslo_config import cfg
+
+CONF = cfg.CONF
+
+CURRENT = (2, 18)
+# Every v2 minor version the API answers to, newest first.
+SUPPORTED = tuple((2, minor) for minor in range(CURRENT[1], -1, -1))
+
+
+def version_ids() -> list[str]:
+    return [f"v{major}.{minor}" for major, minor in SUPPORTED]
+
+
+def _base_url(request: webob.Request) -> str:
+    if CONF.public_endpoint:
+        return CONF.public_endpoint.rstrip("/")
+    return request.application_url.rstrip("/")
+
+
+def versions_document(request: webob.Request) -> dict:
+    """Every supported version, the newest marked CURRENT."""
+    href = f"{_base_url(request)}/v2/"
+    return {"versions": [
+        {"id": vid, "status": "CURRENT" if index == 0 else "SUPPORTED",
+         "links": [{"rel": "self", "href": href}]}
+        for index, vid in enumerate(version_ids())]}
+
+
+def versions_response(request: webob.Request, status: int) -> webob.Response:
+    """The versions document as a response with ``status`` (200 or 300)."""
+    response = webob.Response(status=status, content_type="application/json", charset=None)
+    response.body = json.dumps(versions_document(request)).encode()
+    return response
+
+
+@webob.dec.wsgify
+def multiple_choices(request: webob.Request) -> webob.Response:
+    """WSGI app answering 300 with the versions document."""
+    return versions_response(request, 300)

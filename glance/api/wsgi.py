@@ -1,0 +1,168 @@
+"""WSGI plumbing shared by every resource: request body reading, the
+deserialize -> controller -> serialize triple, and a declarative router that
+answers 404 and 405 (with ``Allow``) by itself."""
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import routes
+import webob
+import webob.dec
+from oslo_config import cfg
+
+from glance import exception
+from glance.api import faults
+
+CONF = cfg.CONF
+CHUNK_SIZE = 64 * 1024
+
+
+class Request(webob.Request):
+    """A WebOb request that knows its caller and can stream its body."""
+
+    @property
+    def context(self):
+        return self.environ["glance.context"]
+
+    def has_body(self) -> bool:
+        if self.content_length:
+            return True
+        return "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+
+    def iter_body(self, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        """Yield the body in chunks, with or without Content-Length.
+
+        Without a Content-Length (chunked transfer) the server has already
+        removed the chunk framing; we read ``wsgi.input`` until it is empty,
+        which is what mod_wsgi (WSGIChunkedRequest On), uwsgi and gunicorn need.
+        """
+        stream = self.environ["wsgi.input"]
+        remaining = self.content_length
+        while remaining is None or remaining > 0:
+            size = chunk_size if remaining is None else min(chunk_size, remaining)
+            chunk = stream.read(size)
+            if not chunk:
+                if remaining:
+                    raise exception.BadRequest(
+                        "The request body is shorter than its Content-Length.")
+                return
+            if remaining is not None:
+                remaining -= len(chunk)
+            yield chunk
+
+    def read_body(self, limit: int) -> bytes:
+        """The whole (small) body; 413 when over ``limit`` bytes."""
+        if self.content_length is not None and self.content_length > limit:
+            raise exception.RequestEntityTooLarge(
+                f"The request body is larger than {limit} bytes.")
+        data = bytearray()
+        for chunk in self.iter_body():
+            data += chunk
+            if len(data) > limit:
+                raise exception.RequestEntityTooLarge(
+                    f"The request body is larger than {limit} bytes.")
+        return bytes(data)
+
+    def json_body(self) -> Any:
+        """The body parsed as JSON (400 when it is not JSON)."""
+        raw = self.read_body(CONF.max_json_body_size)
+        try:
+            return json.loads(raw)
+        except (ValueError, RecursionError) as err:
+            raise exception.MalformedJSON() from err
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def to_json(value: Any) -> bytes:
+    """Serialize a response document."""
+    return json.dumps(value, default=_json_default).encode()
+
+
+def json_response(response: webob.Response, document: Any, status: int = 200) -> None:
+    """Fill ``response`` with a JSON document."""
+    response.status_int = status
+    response.content_type = "application/json"
+    response.charset = None
+    response.body = to_json(document)
+
+
+class Resource:
+    """Runs one request through deserializer -> controller -> serializer.
+
+    The deserializer's method for the action returns the controller's keyword
+    arguments; the controller returns domain objects; the serializer's method
+    renders them into the response. Any exception goes to the fault layer.
+    """
+
+    def __init__(self, controller: Any, deserializer: Any = None, serializer: Any = None):
+        self.controller = controller
+        self.deserializer = deserializer
+        self.serializer = serializer
+
+    @webob.dec.wsgify(RequestClass=Request)
+    def __call__(self, request: Request) -> webob.Response:
+        args = dict(request.urlvars)
+        action = args.pop("action")
+        args.pop("controller", None)
+        try:
+            parse = getattr(self.deserializer, action, None)
+            if parse is not None:
+                args.update(parse(request))
+            result = getattr(self.controller, action)(request, **args)
+            response = webob.Response(request=request)
+            render = getattr(self.serializer, action, None)
+            if render is not None:
+                render(response, result)
+            elif result is None:
+                response.status_int = 204
+            else:
+                json_response(response, result)
+            return response
+        except Exception as err:  # noqa: BLE001 - the fault layer decides
+            return faults.from_exception(request, err)
+
+
+@dataclass
+class Route:
+    """A path and the controller action each HTTP method calls on it."""
+
+    path: str
+    resource: Callable
+    methods: dict[str, str] = field(default_factory=dict)
+    requirements: dict[str, str] = field(default_factory=dict)
+
+
+class Router:
+    """Dispatches by a route table; unknown paths get 404, other methods 405 + Allow."""
+
+    def __init__(self, route_table: list[Route]) -> None:
+        self.mapper = routes.Mapper()
+        for route in route_table:
+            for method, action in route.methods.items():
+                self.mapper.connect(route.path, controller=route.resource, action=action,
+                                    conditions={"method": [method]},
+                                    requirements=route.requirements)
+            allowed = ", ".join(route.methods)
+            self.mapper.connect(route.path, controller=None, action="reject",
+                                allowed=allowed, requirements=route.requirements)
+
+    @webob.dec.wsgify(RequestClass=Request)
+    def __call__(self, request: Request):
+        match = self.mapper.match(environ=request.environ)
+        if match is None:
+            return faults.error_response(request, 404, "The resource could not be found.")
+        if match["action"] == "reject":
+            return faults.error_response(
+                request, 405, f"The method {request.method} is not allowed for this "
+                f"resource.", {"Allow": match["allowed"]})
+        controller = match["controller"]
+        request.environ["wsgiorg.routing_args"] = ((), match)
+        return request.get_response(controller)

@@ -1,0 +1,10 @@
+"""The one global configuration object; every option group is registered here once."""
+
+from oslo_config import cfg
+
+from glance.conf import api, database, image_format, paste, server
+
+CONF = cfg.CONF
+
+for _module in (server, api, image_format, paste, database):
+    _module.register_opts(CONF)

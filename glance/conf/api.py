@@ -1,0 +1,115 @@
+"""[DEFAULT] options that shape the Images API's behaviour and limits."""
+
+from oslo_config import cfg
+
+opts = [
+    cfg.IntOpt(
+        "limit_param_default",
+        default=25,
+        min=1,
+        help="""
+Number of items a list call returns when the request has no ``limit``.
+
+Related options:
+    * api_limit_max
+"""),
+    cfg.IntOpt(
+        "api_limit_max",
+        default=1000,
+        min=1,
+        help="""
+Largest number of items one list call returns; a larger ``limit`` is
+lowered to this value.
+
+Related options:
+    * limit_param_default
+"""),
+    cfg.IntOpt(
+        "image_property_quota",
+        default=128,
+        help="""
+Largest number of additional properties one image may carry.
+A negative value means no limit.
+"""),
+    cfg.IntOpt(
+        "image_tag_quota",
+        default=128,
+        help="""
+Largest number of tags one image may carry. A negative value means no limit.
+"""),
+    cfg.IntOpt(
+        "image_member_quota",
+        default=128,
+        help="""
+Largest number of projects one image may be shared with. A negative value
+means no limit.
+"""),
+    cfg.IntOpt(
+        "image_location_quota",
+        default=10,
+        help="""
+Largest number of locations one image may have. A negative value means no
+limit.
+"""),
+    cfg.IntOpt(
+        "image_size_cap",
+        default=1099511627776,
+        min=0,
+        max=9223372036854775808,
+        help="""
+Largest image size, in bytes, that may be uploaded (default 1 TiB).
+"""),
+    cfg.StrOpt(
+        "user_storage_quota",
+        default="0",
+        help="""
+Total bytes of image data one project may store, across all its images.
+Accepts a unit suffix: B, KB, MB, GB or TB (``20GB``). ``0`` means no limit.
+"""),
+    cfg.BoolOpt(
+        "show_image_direct_url",
+        default=False,
+        help="""
+Show the ``direct_url`` of an image's first location in image bodies.
+Location URLs may reveal store details; keep off unless a consumer needs it.
+"""),
+    cfg.BoolOpt(
+        "show_multiple_locations",
+        default=False,
+        help="""
+Show every location of an image in image bodies and allow them to be changed
+with JSON-patch on ``/locations``. Keep off unless you rely on it (see the
+security hardening guide): setting a location lets a user point an image at
+other data.
+"""),
+    cfg.StrOpt(
+        "hashing_algorithm",
+        default="sha512",
+        help="""
+Algorithm (any hashlib name) used for an image's ``os_hash_value``.
+"""),
+    cfg.StrOpt(
+        "public_endpoint",
+        help="""
+Public URL of the API to use in the versions document (``GET /``), when the
+service sits behind a proxy that does not send forwarding headers.
+"""),
+    cfg.IntOpt(
+        "max_json_body_size",
+        default=65535,
+        min=1,
+        help="""
+Largest JSON request body, in bytes, accepted by metadata calls (create,
+update, members, tasks). Image data is not limited by this.
+"""),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    """Register the API options in [DEFAULT]."""
+    conf.register_opts(opts)
+
+
+def list_opts() -> list:
+    """Options for the sample config generator."""
+    return [(None, opts)]

@@ -1,0 +1,42 @@
+"""[image_format]: the disk and container formats images may declare."""
+
+from oslo_config import cfg
+
+group = cfg.OptGroup("image_format", title="Image format options")
+
+DISK_FORMATS = ["ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso",
+                "ploop"]
+CONTAINER_FORMATS = ["ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"]
+
+opts = [
+    cfg.ListOpt(
+        "container_formats",
+        default=CONTAINER_FORMATS,
+        help="""
+Container formats an image may declare in ``container_format``.
+
+Possible values:
+    * A comma-separated list of format names
+"""),
+    cfg.ListOpt(
+        "disk_formats",
+        default=DISK_FORMATS,
+        help="""
+Disk formats an image may declare in ``disk_format``. ``vhdx`` (Hyper-V's
+successor to vhd) and ``ploop`` (Virtuozzo) are accepted by default.
+
+Possible values:
+    * A comma-separated list of format names
+"""),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    """Register [image_format] options."""
+    conf.register_group(group)
+    conf.register_opts(opts, group=group)
+
+
+def list_opts() -> list:
+    """Options for the sample config generator."""
+    return [(group, opts)]

@@ -1,0 +1,13 @@
+"""``oslo-config-generator`` entry point: every option glance registers."""
+
+import itertools
+
+from glance.conf import api, database, image_format, paste, server
+
+
+def list_opts() -> list:
+    """Return (group, options) pairs, [DEFAULT] first, then groups alphabetically."""
+    default_opts = list(itertools.chain(server.opts, api.opts))
+    groups = [(None, default_opts)]
+    groups += paste.list_opts() + image_format.list_opts() + database.list_opts()
+    return [groups[0]] + sorted(groups[1:], key=lambda item: str(item[0]))

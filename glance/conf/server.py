@@ -1,0 +1,81 @@
+"""Options of the standalone ``glance-api`` server and where state lives."""
+
+import os
+
+from oslo_config import cfg
+
+_default_state = os.path.join(os.path.expanduser("~"), ".local", "share", "glance")
+
+opts = [
+    cfg.HostAddressOpt(
+        "bind_host",
+        default="127.0.0.1",
+        help="""
+Address the standalone ``glance-api`` server listens on.
+
+Possible values:
+    * An IPv4 or IPv6 address, or a host name
+
+Related options:
+    * bind_port
+"""),
+    cfg.PortOpt(
+        "bind_port",
+        default=9292,
+        help="""
+Port the standalone ``glance-api`` server listens on.
+
+Related options:
+    * bind_host
+"""),
+    cfg.IntOpt(
+        "workers",
+        min=0,
+        help="""
+Number of worker processes of the standalone ``glance-api`` server.
+
+Possible values:
+    * 0 or unset: one worker per CPU core (at most 8)
+    * Any positive integer
+"""),
+    cfg.IntOpt(
+        "threads_per_worker",
+        default=8,
+        min=1,
+        help="""
+Request threads in each worker process of the standalone server. Slow
+uploads and downloads each hold one thread, so this bounds how many run at
+once per worker.
+"""),
+    cfg.IntOpt(
+        "client_socket_timeout",
+        default=900,
+        min=0,
+        help="""
+Seconds a client connection may stay silent (no bytes sent or read) before
+the standalone server closes it.
+"""),
+    cfg.IntOpt(
+        "backlog",
+        default=4096,
+        min=1,
+        help="Number of pending connections the listening socket queues."),
+    cfg.StrOpt(
+        "state_path",
+        default=_default_state,
+        help="""
+Directory for the service's local state. The embedded defaults keep the
+SQLite database (``$state_path/glance.sqlite``) and the file store
+(``$state_path/images``) here. Created on start if missing.
+"""),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    """Register the server options in [DEFAULT]."""
+    conf.register_opts(opts)
+
+
+def list_opts() -> list:
+    """Options for the sample config generator."""
+    return [(None, opts)]

@@ -1,0 +1,28 @@
+"""The request context: who is calling, in which project, with which roles."""
+
+from typing import Any
+
+from oslo_context import context
+
+
+class RequestContext(context.RequestContext):
+    """An oslo.context RequestContext that knows which project owns new images."""
+
+    def __init__(self, owner_is_tenant: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.owner_is_tenant = owner_is_tenant
+
+    @property
+    def owner(self) -> str | None:
+        """The project id (or user id) that owns what this caller creates."""
+        return self.project_id if self.owner_is_tenant else self.user_id
+
+    def to_policy_values(self) -> dict[str, Any]:
+        values = super().to_policy_values()
+        values["owner"] = self.owner
+        return values
+
+
+def admin_context() -> RequestContext:
+    """A context for internal jobs (manage commands, background work)."""
+    return RequestContext(is_admin=True, roles=["admin"], overwrite=False)

@@ -1,0 +1,1 @@
+"""Database access. Callers use ``glance.db.api`` (the SQLAlchemy repository)."""

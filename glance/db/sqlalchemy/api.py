@@ -1,0 +1,341 @@
+"""Image repository: the SQL behind every image use case.
+
+Functions take a RequestContext (for visibility) and return plain dicts; they
+never raise HTTP errors, only glance.exception domain errors.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from oslo_db import exception as db_exc
+from oslo_db.sqlalchemy import utils as db_utils
+from oslo_serialization import jsonutils
+from oslo_utils import timeutils
+
+from glance import exception
+from glance.db.sqlalchemy import engine
+from glance.db.sqlalchemy.models import (Image, ImageLocation, ImageMember, ImageProperty,
+                                         ImageTag)
+
+context_manager = engine.context_manager
+
+IMAGE_COLUMNS = tuple(c.name for c in Image.__table__.columns)
+SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id",
+             "created_at", "updated_at", "min_disk", "min_ram", "visibility", "owner",
+             "virtual_size", "os_hidden", "protected")
+
+
+@dataclass
+class Filter:
+    """One condition on a base image column: ``column <op> value``."""
+
+    column: str
+    op: str  # eq, neq, in, gt, gte, lt, lte
+    value: Any
+
+
+@dataclass
+class ImageQuery:
+    """Everything a list call can ask for."""
+
+    filters: list[Filter] = field(default_factory=list)
+    properties: dict[str, list[str]] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    visibility: str | None = None
+    member_status: str = "accepted"
+    sort: list[tuple[str, str]] = field(default_factory=lambda: [("created_at", "desc")])
+    limit: int = 25
+    marker: str | None = None
+
+
+class _Tx:
+    """Holder that enginefacade attaches its per-call transaction to."""
+
+
+def _writer():
+    return context_manager.writer.using(_Tx())
+
+
+def _reader():
+    return context_manager.reader.using(_Tx())
+
+
+# -- visibility --------------------------------------------------------------------------
+
+def _member_exists(owner: str, member_status: str | None) -> sa.ColumnElement:
+    conditions = [ImageMember.image_id == Image.id, ImageMember.member == owner,
+                  ImageMember.deleted.is_(False)]
+    if member_status and member_status != "all":
+        conditions.append(ImageMember.status == member_status)
+    return sa.exists().where(*conditions)
+
+
+def _can_see(context, member_status: str | None = None) -> sa.ColumnElement:
+    """Who may see an image at all (show, download): owner, members, public/community."""
+    if context.is_admin:
+        return sa.true()
+    clauses = [Image.visibility.in_(("public", "community"))]
+    owner = context.owner
+    if owner is not None:
+        clauses.append(Image.owner == owner)
+        clauses.append(sa.and_(Image.visibility == "shared",
+                               _member_exists(owner, member_status)))
+    return sa.or_(*clauses)
+
+
+def _listing_visibility(context, visibility: str | None,
+                        member_status: str) -> list[sa.ColumnElement]:
+    """Conditions that decide which visible images a list call returns."""
+    owner = context.owner
+    conditions = [_can_see(context, member_status)]
+    if visibility == "all":
+        pass
+    elif visibility is not None:
+        conditions.append(Image.visibility == visibility)
+    elif owner is None:
+        conditions.append(Image.visibility != "community")
+    else:
+        conditions.append(sa.or_(Image.visibility != "community", Image.owner == owner))
+    return conditions
+
+
+# -- row <-> dict ------------------------------------------------------------------------
+
+def _location_dict(row) -> dict[str, Any]:
+    return {"id": row.id, "url": row.value,
+            "metadata": jsonutils.loads(row.meta_data) if row.meta_data else {},
+            "status": row.status}
+
+
+def _load_children(session, image_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Properties, tags and locations of several images in three queries."""
+    children: dict[str, dict[str, Any]] = {
+        image_id: {"properties": {}, "tags": [], "locations": []} for image_id in image_ids}
+    if not image_ids:
+        return children
+    props = session.execute(
+        sa.select(ImageProperty.image_id, ImageProperty.name, ImageProperty.value)
+        .where(ImageProperty.image_id.in_(image_ids), ImageProperty.deleted.is_(False)))
+    for image_id, name, value in props:
+        children[image_id]["properties"][name] = value
+    tags = session.execute(
+        sa.select(ImageTag.image_id, ImageTag.value)
+        .where(ImageTag.image_id.in_(image_ids), ImageTag.deleted.is_(False))
+        .order_by(ImageTag.id))
+    for image_id, value in tags:
+        children[image_id]["tags"].append(value)
+    locations = session.execute(
+        sa.select(ImageLocation)
+        .where(ImageLocation.image_id.in_(image_ids), ImageLocation.deleted.is_(False),
+               ImageLocation.status != "deleted")
+        .order_by(ImageLocation.id)).scalars()
+    for row in locations:
+        children[row.image_id]["locations"].append(_location_dict(row))
+    return children
+
+
+def _image_dicts(session, rows: Iterable) -> list[dict[str, Any]]:
+    images = [{name: getattr(row, name) for name in IMAGE_COLUMNS} for row in rows]
+    children = _load_children(session, [image["id"] for image in images])
+    for image in images:
+        image.update(children[image["id"]])
+    return images
+
+
+# -- queries -----------------------------------------------------------------------------
+
+def _get_row(session, context, image_id: str, *, for_update: bool = False) -> Image:
+    query = sa.select(Image).where(Image.id == image_id, Image.deleted.is_(False),
+                                   _can_see(context))
+    row = session.execute(query).scalar_one_or_none()
+    if row is None:
+        raise exception.ImageNotFound(image_id=image_id)
+    return row
+
+
+def image_get(context, image_id: str) -> dict[str, Any]:
+    """The image with its properties, tags and locations, if the caller may see it."""
+    with _reader() as session:
+        return _image_dicts(session, [_get_row(session, context, image_id)])[0]
+
+
+_OPS = {
+    "eq": lambda col, v: col == v,
+    "neq": lambda col, v: col != v,
+    "gt": lambda col, v: col > v,
+    "gte": lambda col, v: col >= v,
+    "lt": lambda col, v: col < v,
+    "lte": lambda col, v: col <= v,
+    "in": lambda col, v: col.in_(v),
+}
+
+
+def _filter_conditions(query: ImageQuery) -> list[sa.ColumnElement]:
+    conditions = []
+    for flt in query.filters:
+        column = getattr(Image, flt.column)
+        conditions.append(_OPS[flt.op](column, flt.value))
+    for name, values in query.properties.items():
+        prop_cond = [ImageProperty.image_id == Image.id, ImageProperty.name == name,
+                     ImageProperty.deleted.is_(False)]
+        prop_cond.append(ImageProperty.value.in_(values) if len(values) > 1
+                         else ImageProperty.value == values[0])
+        conditions.append(sa.exists().where(*prop_cond))
+    for tag in query.tags:
+        conditions.append(sa.exists().where(
+            ImageTag.image_id == Image.id, ImageTag.value == tag, ImageTag.deleted.is_(False)))
+    return conditions
+
+
+def image_get_all(context, query: ImageQuery) -> list[dict[str, Any]]:
+    """One page of the images the caller may list, in the asked order."""
+    with _reader() as session:
+        conditions = [Image.deleted.is_(False)]
+        conditions += _listing_visibility(context, query.visibility, query.member_status)
+        conditions += _filter_conditions(query)
+        marker_row = None
+        if query.marker is not None:
+            marker_row = session.execute(
+                sa.select(Image).where(Image.id == query.marker, Image.deleted.is_(False),
+                                       _can_see(context))).scalar_one_or_none()
+            if marker_row is None:
+                raise exception.MarkerNotFound(marker=query.marker)
+        sort_keys = [key for key, _ in query.sort]
+        sort_dirs = [direction for _, direction in query.sort]
+        for tiebreak in ("created_at", "id"):
+            if tiebreak not in sort_keys:
+                sort_keys.append(tiebreak)
+                sort_dirs.append(sort_dirs[0])
+        orm_query = session.query(Image).filter(*conditions)
+        orm_query = db_utils.paginate_query(orm_query, Image, query.limit, sort_keys,
+                                            marker=marker_row, sort_dirs=sort_dirs)
+        return _image_dicts(session, orm_query.all())
+
+
+def image_id_taken(image_id: str) -> bool:
+    """Whether an id was ever used, including by deleted images (OSSN-0075)."""
+    with _reader() as session:
+        found = session.execute(sa.select(Image.id).where(Image.id == image_id)).first()
+        return found is not None
+
+
+# -- writes ------------------------------------------------------------------------------
+
+def _set_properties(session, image_id: str, properties: dict[str, str | None]) -> None:
+    """Write the full set of additional properties (insert, update, delete)."""
+    existing = {row.name: row for row in session.execute(
+        sa.select(ImageProperty).where(ImageProperty.image_id == image_id)).scalars()}
+    for name, row in existing.items():
+        if name not in properties:
+            session.delete(row)
+        elif row.value != properties[name] or row.deleted:
+            row.value = properties[name]
+            row.deleted = False
+            row.deleted_at = None
+    for name, value in properties.items():
+        if name not in existing:
+            session.add(ImageProperty(image_id=image_id, name=name, value=value))
+
+
+def _set_tags(session, image_id: str, tags: Iterable[str]) -> None:
+    wanted = list(dict.fromkeys(tags))
+    existing = {row.value: row for row in session.execute(
+        sa.select(ImageTag).where(ImageTag.image_id == image_id)).scalars()}
+    for value, row in existing.items():
+        if value not in wanted:
+            session.delete(row)
+    for value in wanted:
+        if value not in existing:
+            session.add(ImageTag(image_id=image_id, value=value))
+
+
+def image_create(values: dict[str, Any], properties: dict[str, str],
+                 tags: Iterable[str]) -> dict[str, Any]:
+    """Insert an image with its properties and tags in one transaction."""
+    try:
+        with _writer() as session:
+            if session.execute(sa.select(Image.id).where(Image.id == values["id"])).first():
+                raise exception.ImageIdExists(image_id=values["id"])
+            now = timeutils.utcnow()
+            row = Image(created_at=now, updated_at=now, **values)
+            session.add(row)
+            session.flush()
+            for name, value in properties.items():
+                session.add(ImageProperty(image_id=row.id, name=name, value=value,
+                                          created_at=now))
+            for value in dict.fromkeys(tags):
+                session.add(ImageTag(image_id=row.id, value=value, created_at=now))
+            session.flush()
+            return _image_dicts(session, [row])[0]
+    except db_exc.DBDuplicateEntry as err:
+        raise exception.ImageIdExists(image_id=values["id"]) from err
+
+
+def image_update(context, image_id: str, values: dict[str, Any],
+                 properties: dict[str, str | None] | None = None,
+                 tags: Iterable[str] | None = None,
+                 expected_status: str | None = None) -> dict[str, Any]:
+    """Change base columns, and optionally replace properties and tags, atomically.
+
+    ``expected_status`` makes the write conditional on the image's current status
+    (a compare-and-set for state transitions); a mismatch raises Conflict.
+    """
+    with _writer() as session:
+        row = _get_row(session, context, image_id)
+        if expected_status is not None and row.status != expected_status:
+            raise exception.InvalidImageStatusTransition(
+                current=row.status, target=values.get("status", row.status))
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.updated_at = timeutils.utcnow()
+        if properties is not None:
+            _set_properties(session, image_id, properties)
+        if tags is not None:
+            _set_tags(session, image_id, tags)
+        session.flush()
+        return _image_dicts(session, [row])[0]
+
+
+def image_destroy(context, image_id: str) -> dict[str, Any]:
+    """Soft-delete an image and its children; the images row stays (id never reused)."""
+    with _writer() as session:
+        row = _get_row(session, context, image_id)
+        now = timeutils.utcnow()
+        image = _image_dicts(session, [row])[0]
+        row.deleted, row.deleted_at, row.status, row.updated_at = True, now, "deleted", now
+        for model in (ImageProperty, ImageTag, ImageLocation, ImageMember):
+            session.execute(
+                sa.update(model).where(model.image_id == image_id, model.deleted.is_(False))
+                .values(deleted=True, deleted_at=now))
+        return image
+
+
+def image_tag_add(context, image_id: str, tag: str, quota: int) -> None:
+    """Add one tag (idempotent); refuse going over ``quota`` tags (negative: no limit)."""
+    with _writer() as session:
+        _get_row(session, context, image_id)
+        existing = list(session.execute(
+            sa.select(ImageTag.value).where(ImageTag.image_id == image_id,
+                                            ImageTag.deleted.is_(False))).scalars())
+        if tag in existing:
+            return
+        if 0 <= quota < len(existing) + 1:
+            raise exception.LimitExceeded(what="image tags", attempted=len(existing) + 1,
+                                          maximum=quota)
+        session.add(ImageTag(image_id=image_id, value=tag))
+        session.execute(sa.update(Image).where(Image.id == image_id)
+                        .values(updated_at=timeutils.utcnow()))
+
+
+def image_tag_delete(context, image_id: str, tag: str) -> None:
+    """Remove one tag; NotFound when the image does not carry it."""
+    with _writer() as session:
+        _get_row(session, context, image_id)
+        result = session.execute(sa.delete(ImageTag).where(
+            ImageTag.image_id == image_id, ImageTag.value == tag, ImageTag.deleted.is_(False)))
+        if result.rowcount == 0:
+            raise exception.TagNotFound(tag=tag, image_id=image_id)
+        session.execute(sa.update(Image).where(Image.id == image_id)
+                        .values(updated_at=timeutils.utcnow()))

@@ -1,0 +1,128 @@
+"""SQLAlchemy declarative models of the image tables.
+
+Rows are soft-deleted (``deleted``/``deleted_at``) when their image is deleted;
+an image row itself is never removed by the API, so its id is never handed out
+again (OSSN-0075).
+"""
+
+from datetime import datetime
+
+from oslo_utils import timeutils
+from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String,
+                        Text, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def _now() -> datetime:
+    return timeutils.utcnow()
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every glance table."""
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=_now)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime, onupdate=_now)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    deleted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+class Image(TimestampMixin, Base):
+    __tablename__ = "images"
+    __table_args__ = (
+        Index("ix_images_created_at_id", "created_at", "id"),
+        Index("ix_images_updated_at", "updated_at"),
+        Index("ix_images_owner", "owner"),
+        Index("ix_images_status", "status"),
+        Index("ix_images_visibility", "visibility"),
+        Index("ix_images_name", "name"),
+        Index("ix_images_deleted", "deleted"),
+        Index("ix_images_checksum", "checksum"),
+        Index("ix_images_os_hash_value", "os_hash_value"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    disk_format: Mapped[str | None] = mapped_column(String(20))
+    container_format: Mapped[str | None] = mapped_column(String(20))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    virtual_size: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(30), nullable=False)
+    visibility: Mapped[str] = mapped_column(String(9), nullable=False, default="shared")
+    checksum: Mapped[str | None] = mapped_column(String(32))
+    os_hash_algo: Mapped[str | None] = mapped_column(String(64))
+    os_hash_value: Mapped[str | None] = mapped_column(String(128))
+    min_disk: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    min_ram: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    owner: Mapped[str | None] = mapped_column(String(255))
+    protected: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    os_hidden: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+    properties: Mapped[list["ImageProperty"]] = relationship(
+        back_populates="image", cascade="all, delete-orphan", lazy="raise")
+    tags: Mapped[list["ImageTag"]] = relationship(
+        back_populates="image", cascade="all, delete-orphan", lazy="raise")
+    locations: Mapped[list["ImageLocation"]] = relationship(
+        back_populates="image", cascade="all, delete-orphan", lazy="raise",
+        order_by="ImageLocation.id")
+    members: Mapped[list["ImageMember"]] = relationship(
+        back_populates="image", cascade="all, delete-orphan", lazy="raise")
+
+
+class ImageProperty(TimestampMixin, Base):
+    __tablename__ = "image_properties"
+    __table_args__ = (
+        UniqueConstraint("image_id", "name", name="uq_image_properties_image_id_name"),
+        Index("ix_image_properties_name", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    image_id: Mapped[str] = mapped_column(String(36), ForeignKey("images.id"), nullable=False)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    value: Mapped[str | None] = mapped_column(Text)
+
+    image: Mapped[Image] = relationship(back_populates="properties")
+
+
+class ImageTag(TimestampMixin, Base):
+    __tablename__ = "image_tags"
+    __table_args__ = (
+        UniqueConstraint("image_id", "value", name="uq_image_tags_image_id_value"),
+        Index("ix_image_tags_value", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    image_id: Mapped[str] = mapped_column(String(36), ForeignKey("images.id"), nullable=False)
+    value: Mapped[str] = mapped_column(String(255), nullable=False)
+
+    image: Mapped[Image] = relationship(back_populates="tags")
+
+
+class ImageLocation(TimestampMixin, Base):
+    __tablename__ = "image_locations"
+    __table_args__ = (Index("ix_image_locations_image_id", "image_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    image_id: Mapped[str] = mapped_column(String(36), ForeignKey("images.id"), nullable=False)
+    value: Mapped[str] = mapped_column(Text, nullable=False)
+    meta_data: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(30), nullable=False, default="active")
+
+    image: Mapped[Image] = relationship(back_populates="locations")
+
+
+class ImageMember(TimestampMixin, Base):
+    __tablename__ = "image_members"
+    __table_args__ = (
+        UniqueConstraint("image_id", "member", name="uq_image_members_image_id_member"),
+        Index("ix_image_members_member", "member"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    image_id: Mapped[str] = mapped_column(String(36), ForeignKey("images.id"), nullable=False)
+    member: Mapped[str] = mapped_column(String(255), nullable=False)
+    can_share: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="pending")
+
+    image: Mapped[Image] = relationship(back_populates="members")

@@ -1,0 +1,1 @@
+"""Domain entities: plain Python objects that own their rules (no HTTP, no SQL)."""

@@ -1,0 +1,1 @@
+"""Use cases: one explicit method each (policy -> rules -> repository -> store -> notify)."""

@@ -1,0 +1,159 @@
+"""Image metadata use cases: create, show, list, update (JSON-patch), delete, tags."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from glance import exception, policy
+from glance.db.sqlalchemy import api as db_api
+from glance.domain import image as domain
+
+CONF = cfg.CONF
+LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One JSON-patch operation, already parsed: ``op`` on ``path`` (pointer parts)."""
+
+    op: str  # add | replace | remove
+    path: tuple[str, ...]
+    value: Any = None
+
+
+def policy_target(context, image: domain.Image) -> dict[str, Any]:
+    """What policy check strings may refer to about an image."""
+    is_member = (image.visibility == "shared" and image.owner != context.project_id
+                 and context.project_id is not None)
+    return {"project_id": image.owner, "owner": image.owner,
+            "visibility": image.visibility,
+            "member_id": context.project_id if is_member else None}
+
+
+def _check_quota(what: str, count: int, maximum: int) -> None:
+    if 0 <= maximum < count:
+        raise exception.LimitExceeded(what=what, attempted=count, maximum=maximum)
+
+
+class ImageService:
+    """Image metadata operations, with policy, quotas and status rules applied."""
+
+    def __init__(self, db=db_api, enforcer=policy) -> None:
+        self.db = db
+        self.policy = enforcer
+
+    # -- reads --------------------------------------------------------------------------
+
+    def get(self, context, image_id: str) -> domain.Image:
+        """An image the caller may see; NotFound otherwise (never Forbidden)."""
+        image = domain.Image.from_record(self.db.image_get(context, image_id))
+        try:
+            self.policy.authorize(context, "get_image", policy_target(context, image))
+        except exception.Forbidden as err:
+            raise exception.ImageNotFound(image_id=image_id) from err
+        return image
+
+    def list(self, context, query: db_api.ImageQuery) -> list[domain.Image]:
+        """One page of visible images."""
+        self.policy.authorize(context, "get_images", {"project_id": context.project_id})
+        return [domain.Image.from_record(r) for r in self.db.image_get_all(context, query)]
+
+    # -- writes -------------------------------------------------------------------------
+
+    def create(self, context, attributes: dict[str, Any]) -> domain.Image:
+        """Create a queued image from the (already schema-valid) request body."""
+        attributes = dict(attributes)
+        for name in attributes:
+            if name != "id":
+                domain.check_settable(name)
+        if attributes.get("locations"):
+            raise exception.ReadonlyProperty(name="locations")
+        attributes.pop("locations", None)
+        owner = attributes.pop("owner", None) or context.owner
+        if owner != context.owner and not context.is_admin:
+            raise exception.Forbidden(
+                f"You are not permitted to create images owned by '{owner}'.")
+        image = domain.Image(id=attributes.pop("id", None) or domain.new_image_id(),
+                             owner=owner)
+        for name, value in attributes.items():
+            image.set_attribute(name, value)
+        target = policy_target(context, image)
+        self.policy.authorize(context, "add_image", target)
+        self._authorize_visibility(context, image, target)
+        _check_quota("image properties", len(image.extra), CONF.image_property_quota)
+        _check_quota("image tags", len(image.tags), CONF.image_tag_quota)
+        if self.db.image_id_taken(image.id):
+            raise exception.ImageIdExists(image_id=image.id)
+        record = self.db.image_create(image.column_values(), image.extra, image.tags)
+        return domain.Image.from_record(record)
+
+    def update(self, context, image_id: str, changes: Sequence[Change]) -> domain.Image:
+        """Apply JSON-patch changes atomically; the whole patch or nothing."""
+        image = self.get(context, image_id)
+        target = policy_target(context, image)
+        self.policy.authorize(context, "modify_image", target)
+        before_visibility, before_owner = image.visibility, image.owner
+        before_props, before_tags = len(image.extra), len(image.tags)
+        for change in changes:
+            self._apply(image, change)
+        if image.owner != before_owner and not context.is_admin:
+            raise exception.Forbidden("Only administrators may change an image's owner.")
+        if image.visibility != before_visibility:
+            self._authorize_visibility(context, image, policy_target(context, image))
+        if len(image.extra) > before_props:
+            _check_quota("image properties", len(image.extra), CONF.image_property_quota)
+        if len(image.tags) > before_tags:
+            _check_quota("image tags", len(image.tags), CONF.image_tag_quota)
+        values = image.column_values()
+        del values["id"]
+        record = self.db.image_update(context, image_id, values, properties=image.extra,
+                                      tags=image.tags)
+        return domain.Image.from_record(record)
+
+    def delete(self, context, image_id: str) -> domain.Image:
+        """Soft-delete an image (its id stays reserved for ever)."""
+        image = self.get(context, image_id)
+        target = policy_target(context, image)
+        self.policy.authorize(context, "delete_image", target)
+        if image.status == "deactivated":
+            self.policy.authorize(context, "delete_deactivated_image", target)
+        if image.protected:
+            raise exception.ProtectedImageDelete(image_id=image_id)
+        return domain.Image.from_record(self.db.image_destroy(context, image_id))
+
+    def add_tag(self, context, image_id: str, tag: str) -> None:
+        """Add one tag (idempotent)."""
+        image = self.get(context, image_id)
+        self.policy.authorize(context, "modify_image", policy_target(context, image))
+        self.db.image_tag_add(context, image_id, tag, CONF.image_tag_quota)
+
+    def delete_tag(self, context, image_id: str, tag: str) -> None:
+        """Remove one tag; NotFound when absent."""
+        image = self.get(context, image_id)
+        self.policy.authorize(context, "modify_image", policy_target(context, image))
+        self.db.image_tag_delete(context, image_id, tag)
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _authorize_visibility(self, context, image: domain.Image, target: dict) -> None:
+        if image.visibility == "public":
+            self.policy.authorize(context, "publicize_image", target)
+        elif image.visibility == "community":
+            self.policy.authorize(context, "communitize_image", target)
+
+    @staticmethod
+    def _apply(image: domain.Image, change: Change) -> None:
+        name = change.path[0]
+        if name == "locations":
+            raise exception.Forbidden(
+                "It's not allowed to update locations if locations are invisible.")
+        if change.op == "remove":
+            image.remove_attribute(name)
+        elif change.op == "replace" and not image.has_attribute(name):
+            domain.check_settable(name)
+            raise exception.PropertyNotFound(name=name)
+        else:
+            image.set_attribute(name, change.value)
