@@ -282,14 +282,23 @@ class Bench:
         return op
 
     def bulk(self, op: Op, n: int, what: str) -> Stats:
-        """Run `n` untimed setup requests on --seed-threads threads."""
-        stats = run_workers(self.client, op, self.args.seed_threads, Tickets(n, None))
+        """Run `n` untimed setup requests on --seed-threads threads, retrying 5xx answers."""
+
+        def retrying(c: Client, i: int) -> Result:
+            for attempt in range(self.args.setup_retries + 1):
+                res = op(c, i)
+                if 0 < res.status < 500:
+                    break
+                time.sleep(0.05 * 2**attempt)
+            return res
+
+        stats = run_workers(self.client, retrying, self.args.seed_threads, Tickets(n, None))
         rate = stats.requests / (stats.seconds or 1e-9)
         print(
             f"  {what}: {n} requests in {stats.seconds:.1f}s ({rate:.0f}/s), {stats.errors} errors"
         )
         for s in stats.samples[:2]:
-            print(f"    e.g. {s['status']}: {str(s['body'])[:200]}")
+            print(f"    e.g. {s['status']}: {one_line(s['body'])}")
         return stats
 
     def delete_ids(self, ids: list[str], what: str) -> None:
@@ -315,7 +324,15 @@ class Bench:
                 take = len(self.created) if self.args.duration else want
                 pool = self.created[:take]
                 del self.created[:take]
-            return (lambda c, i: c.request("DELETE", f"/v2/images/{pool[i]}")), len(pool)
+
+            def delete(c: Client, i: int) -> Result:
+                res = c.request("DELETE", f"/v2/images/{pool[i]}")
+                if res.status == 0 or res.status >= 500:  # still there: clean up later
+                    with self.lock:
+                        self.created.append(pool[i])
+                return res
+
+            return delete, len(pool)
 
         def patch(c: Client, i: int) -> Result:
             body = [{"op": "replace", "path": "/prop_0", "value": f"x{i}"}]
@@ -351,7 +368,8 @@ class Bench:
                 if cap is not None and limit is not None:
                     limit = min(limit, cap)
                 stats = run_workers(self.client, op, conc, Tickets(limit, self.args.duration))
-                row = {"scenario": name, "concurrency": conc, "images": size, **stats.summary()}
+                row = {"scenario": name, "concurrency": conc, "images": len(self.seeded)}
+                row.update(stats.summary())
                 results.append(row)
                 print_row(row)
             if lists and name == lists[-1]:
@@ -361,6 +379,7 @@ class Bench:
         self.delete_ids(leftover, "delete leftover created images")
         return {
             "size": size,
+            "seeded": len(self.seeded),
             "seed": {
                 "created": seed.requests - seed.errors,
                 "errors": seed.errors,
@@ -385,7 +404,12 @@ def print_row(r: dict[str, object]) -> None:
         flush=True,
     )
     for s in r["error_samples"][:1]:
-        print(f"    first error {s['status']}: {str(s['body'])[:200]}")
+        print(f"    first error {s['status']}: {one_line(s['body'])}")
+
+
+def one_line(body: object) -> str:
+    """An error body squeezed onto one short line."""
+    return " ".join(str(body).split())[:200]
 
 
 def int_list(text: str) -> list[int]:
@@ -420,6 +444,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="comma list, run in this order (default %(default)s)",
     )
     p.add_argument("--seed-threads", type=int, default=8)
+    p.add_argument(
+        "--setup-retries", type=int, default=5, help="retries of a failed untimed setup request"
+    )
     p.add_argument("--timeout", type=float, default=60.0, help="per-request socket timeout")
     p.add_argument("--pid", type=int, help="server master pid, for RSS of its process tree")
     p.add_argument("--cleanup", action="store_true", help="delete the seeded images at the end")
