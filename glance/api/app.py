@@ -23,6 +23,7 @@ _SOURCE_ETC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "etc")
 
 logging.register_options(CONF)
+_config_loaded = False
 
 
 def default_config_files() -> list[str]:
@@ -42,10 +43,12 @@ def default_config_files() -> list[str]:
 def load_config(args: list[str] | None = None,
                 config_files: list[str] | None = None) -> None:
     """Parse the command line and config files into the global CONF."""
+    global _config_loaded
     CONF(args if args is not None else [], project="glance", prog="glance-api",
          version=version.version_string,
          default_config_files=(config_files if config_files is not None
                                else default_config_files()))
+    _config_loaded = True
 
 
 def paste_config_path() -> str:
@@ -84,9 +87,7 @@ def load_paste_app(name: str = "glance-api"):
 def init_app(args: list[str] | None = None, config_files: list[str] | None = None,
              prepare: bool = True):
     """Everything a WSGI server needs: returns the application."""
-    if not CONF.config_file and config_files is None and args is None:
-        load_config()
-    elif args is not None or config_files is not None:
+    if args is not None or config_files is not None or not _config_loaded:
         load_config(args, config_files)
     logging.setup(CONF, "glance")
     if prepare:

@@ -16,10 +16,7 @@ from oslo_utils import timeutils
 
 from glance import exception
 from glance.db.sqlalchemy import engine
-from glance.db.sqlalchemy.models import (Image, ImageLocation, ImageMember, ImageProperty,
-                                         ImageTag)
-
-context_manager = engine.context_manager
+from glance.db.sqlalchemy.models import Image, ImageLocation, ImageMember, ImageProperty, ImageTag
 
 IMAGE_COLUMNS = tuple(c.name for c in Image.__table__.columns)
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id",
@@ -50,16 +47,8 @@ class ImageQuery:
     marker: str | None = None
 
 
-class _Tx:
-    """Holder that enginefacade attaches its per-call transaction to."""
-
-
-def _writer():
-    return context_manager.writer.using(_Tx())
-
-
-def _reader():
-    return context_manager.reader.using(_Tx())
+_writer = engine.writer_session
+_reader = engine.reader_session
 
 
 # -- visibility --------------------------------------------------------------------------

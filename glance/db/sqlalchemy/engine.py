@@ -17,8 +17,12 @@ from oslo_db.sqlalchemy import enginefacade
 CONF = cfg.CONF
 SQLITE_BUSY_TIMEOUT_MS = 60000
 
-context_manager = enginefacade.transaction_context()
+_context_manager = enginefacade.transaction_context()
 _configured = False
+
+
+class _Tx:
+    """Holder that enginefacade attaches one call's transaction to."""
 
 
 def _is_sqlite(url: str) -> bool:
@@ -38,17 +42,19 @@ def _install_sqlite_pragmas(engine: sqlalchemy.engine.Engine) -> None:
             dbapi_con.execute("PRAGMA synchronous = NORMAL")
         dbapi_con.execute("PRAGMA foreign_keys = ON")
 
-    # Inserted ahead of oslo.db's own "begin" listener, which then sees the
-    # transaction already open and emits nothing.
+    # oslo.db registers a "begin" listener that always emits a deferred BEGIN;
+    # ours replaces it and chooses the statement by engine.
+    for listener in list(engine.dispatch.begin):
+        if getattr(listener, "__name__", "") == "_sqlite_emit_begin":
+            sqlalchemy.event.remove(engine, "begin", listener)
+
+    @sqlalchemy.event.listens_for(engine, "begin")
     def _begin(conn):
         if "in_transaction" in conn.info:
             return
-        writer = context_manager.writer.get_engine()
-        statement = "BEGIN IMMEDIATE" if conn.engine is writer else "BEGIN"
-        conn.exec_driver_sql(statement)
+        writer = _context_manager.writer.get_engine()
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.engine is writer else "BEGIN")
         conn.info["in_transaction"] = True
-
-    sqlalchemy.event.listen(engine, "begin", _begin, insert=True)
 
 
 def configure() -> None:
@@ -61,26 +67,41 @@ def configure() -> None:
     if _is_sqlite(url) and not CONF.database.slave_connection:
         # A separate reader engine, so that only writers take the write lock.
         kwargs.update(slave_connection=url, synchronous_reader=False)
-    context_manager.configure(**kwargs)
-    context_manager.append_on_engine_create(_install_sqlite_pragmas)
+    _context_manager.configure(**kwargs)
+    _context_manager.append_on_engine_create(_install_sqlite_pragmas)
     _configured = True
 
 
-def reader():
-    """Decorator/context manager opening a read transaction."""
-    return context_manager.reader
+def writer_session():
+    """Context manager: a session in a write transaction (committed on exit)."""
+    configure()
+    return _context_manager.writer.using(_Tx())
+
+
+def reader_session():
+    """Context manager: a session in a read transaction."""
+    configure()
+    return _context_manager.reader.using(_Tx())
 
 
 def get_engine() -> sqlalchemy.engine.Engine:
     """The writer engine (used by migrations and manage commands)."""
     configure()
-    return context_manager.writer.get_engine()
+    return _context_manager.writer.get_engine()
 
 
 def dispose() -> None:
     """Close pooled connections (before a fork, and in tests)."""
     if _configured:
-        try:
-            context_manager.writer.get_engine().dispose()
-        except Exception:  # noqa: BLE001 - the engine may never have started
-            pass
+        _context_manager.writer.get_engine().dispose()
+
+
+def reset() -> None:
+    """Forget engines and configuration, so [database] connection is read again."""
+    global _context_manager, _configured
+    if _configured:
+        for engine in {_context_manager.writer.get_engine(),
+                       _context_manager.reader.get_engine()}:
+            engine.dispose()
+    _context_manager = enginefacade.transaction_context()
+    _configured = False

@@ -8,8 +8,17 @@ again (OSSN-0075).
 from datetime import datetime
 
 from oslo_utils import timeutils
-from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String,
-                        Text, UniqueConstraint)
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
