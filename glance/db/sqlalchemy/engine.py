@@ -15,7 +15,8 @@ from oslo_config import cfg
 from oslo_db.sqlalchemy import enginefacade
 
 CONF = cfg.CONF
-SQLITE_BUSY_TIMEOUT_MS = 60000
+SQLITE_BUSY_TIMEOUT_S = 60
+SQLITE_POOL_SIZE = 8
 
 _context_manager = enginefacade.transaction_context()
 _configured = False
@@ -34,13 +35,14 @@ def _install_sqlite_pragmas(engine: sqlalchemy.engine.Engine) -> None:
     if engine.dialect.name != "sqlite":
         return
 
+    file_backed = engine.url.database not in (None, "", ":memory:")
+    if file_backed:
+        _pool_connections(engine)
+
     @sqlalchemy.event.listens_for(engine, "connect")
     def _pragmas(dbapi_con, _record):
-        dbapi_con.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        if engine.url.database not in (None, "", ":memory:"):
-            dbapi_con.execute("PRAGMA journal_mode = WAL")
+        if file_backed:
             dbapi_con.execute("PRAGMA synchronous = NORMAL")
-        dbapi_con.execute("PRAGMA foreign_keys = ON")
 
     # oslo.db registers a "begin" listener that always emits a deferred BEGIN;
     # ours replaces it and chooses the statement by engine.
@@ -56,6 +58,40 @@ def _install_sqlite_pragmas(engine: sqlalchemy.engine.Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.engine is writer else "BEGIN")
         conn.info["in_transaction"] = True
 
+    if file_backed:
+        # WAL is a property of the database file: set it once per process, not on
+        # every connection (oslo.db gives SQLite a NullPool, so every transaction
+        # opens a new connection). Outside any transaction, on the raw connection.
+        raw = engine.raw_connection()
+        try:
+            raw.driver_connection.execute("PRAGMA journal_mode = WAL")
+        finally:
+            raw.close()
+
+
+def _pool_connections(engine: sqlalchemy.engine.Engine) -> None:
+    """Keep SQLite connections open between transactions.
+
+    oslo.db gives file-backed SQLite a NullPool, so each transaction would open
+    the file and parse the schema again (about 1 ms a request). A QueuePool built
+    the way SQLAlchemy's own ``Pool.recreate()`` builds one keeps every event
+    listener (oslo.db's and ours). Connections cross threads, hence
+    ``check_same_thread=false`` in the URL (see configure()).
+    """
+    old = engine.pool
+    engine.pool = sqlalchemy.pool.QueuePool(
+        old._creator, pool_size=SQLITE_POOL_SIZE, max_overflow=2 * SQLITE_POOL_SIZE,
+        recycle=old._recycle, echo=old.echo, logging_name=old._orig_logging_name,
+        reset_on_return=old._reset_on_return, _dispatch=old.dispatch, dialect=old._dialect)
+
+
+def _sqlite_url(url: str) -> str:
+    """The URL with the busy timeout and cross-thread use set as driver arguments."""
+    parsed = sqlalchemy.engine.make_url(url)
+    query = {"timeout": str(SQLITE_BUSY_TIMEOUT_S), "check_same_thread": "false"}
+    query.update(parsed.query)
+    return parsed.update_query_dict(query).render_as_string(hide_password=False)
+
 
 def configure() -> None:
     """Configure the facade from [database] once per process (idempotent)."""
@@ -63,6 +99,8 @@ def configure() -> None:
     if _configured:
         return
     url = CONF.database.connection
+    if _is_sqlite(url):
+        url = _sqlite_url(url)
     kwargs = {"sqlite_fk": False, "connection": url}
     if _is_sqlite(url) and not CONF.database.slave_connection:
         # A separate reader engine, so that only writers take the write lock.
