@@ -163,3 +163,76 @@ class ServiceUnavailable(GlanceException):
     code = 503
     message = _("The service is temporarily unavailable; try again shortly.")
     headers = {"Retry-After": "5"}
+
+
+# -- metadefs
+
+
+class MetadefNamespaceNotFound(NotFound):
+    message = _("Metadata definition namespace=%(namespace)s was not found.")
+
+
+class MetadefObjectNotFound(NotFound):
+    message = _("The metadata definition object with name=%(name)s was not found in "
+                "namespace=%(namespace)s.")
+
+
+class MetadefPropertyNotFound(NotFound):
+    message = _("The metadata definition property with name=%(name)s was not found in "
+                "namespace=%(namespace)s.")
+
+
+class MetadefTagNotFound(NotFound):
+    message = _("The metadata definition tag with name=%(name)s was not found in "
+                "namespace=%(namespace)s.")
+
+
+class MetadefResourceTypeNotFound(NotFound):
+    message = _("The metadata definition resource-type with name=%(name)s, was not "
+                "found.")
+
+
+class MetadefAssociationNotFound(NotFound):
+    message = _("The metadata definition resource-type association of resource-type="
+                "%(resource_type)s to namespace=%(namespace)s, was not found.")
+
+
+class MetadefDuplicateNamespace(Duplicate):
+    message = _("The metadata definition namespace=%(namespace)s already exists.")
+
+
+class MetadefDuplicateObject(Duplicate):
+    message = _("A metadata definition object with name=%(name)s already exists in "
+                "namespace=%(namespace)s.")
+
+
+class MetadefDuplicateProperty(Duplicate):
+    message = _("A metadata definition property with name=%(name)s already exists in "
+                "namespace=%(namespace)s.")
+
+
+class MetadefDuplicateTag(Duplicate):
+    message = _("A metadata tag with name=%(name)s already exists in "
+                "namespace=%(namespace)s.")
+
+
+class MetadefDuplicateResourceType(Duplicate):
+    message = _("A metadata definition resource-type with name=%(name)s already exists.")
+
+
+class MetadefDuplicateAssociation(Duplicate):
+    message = _("The metadata definition resource-type association of resource-type="
+                "%(resource_type)s to namespace=%(namespace)s already exists.")
+
+
+class MetadefProtected(Forbidden):
+    message = _("Metadata definition namespace %(namespace)s is protected: %(what)s "
+                "cannot be deleted.")
+
+
+class MetadefInvalid(BadRequest):
+    message = _("Invalid metadata definition: %(reason)s")
+
+
+class MetadefLoadError(GlanceException):
+    message = _("Could not load metadata definitions: %(reason)s")

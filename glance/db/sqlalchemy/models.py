@@ -135,3 +135,110 @@ class ImageMember(TimestampMixin, Base):
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="pending")
 
     image: Mapped[Image] = relationship(back_populates="members")
+
+
+# -- metadefs
+# The metadata definitions catalog. Rows are removed for real (no soft delete):
+# definitions carry no data whose identifiers must stay reserved.
+
+
+class MetadefTimestamps:
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=_now)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime, onupdate=_now)
+
+
+class MetadefNamespace(MetadefTimestamps, Base):
+    __tablename__ = "metadef_namespaces"
+    __table_args__ = (
+        UniqueConstraint("namespace", name="uq_metadef_namespaces_namespace"),
+        Index("ix_metadef_namespaces_owner", "owner"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    namespace: Mapped[str] = mapped_column(String(80), nullable=False)
+    display_name: Mapped[str | None] = mapped_column(String(80))
+    description: Mapped[str | None] = mapped_column(Text)
+    visibility: Mapped[str] = mapped_column(String(32), nullable=False, default="private")
+    protected: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    owner: Mapped[str | None] = mapped_column(String(255))
+
+
+class MetadefObject(MetadefTimestamps, Base):
+    __tablename__ = "metadef_objects"
+    __table_args__ = (
+        UniqueConstraint("namespace_id", "name", name="uq_metadef_objects_namespace_id_name"),
+        Index("ix_metadef_objects_name", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    namespace_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("metadef_namespaces.id", ondelete="CASCADE"), nullable=False)
+    name: Mapped[str] = mapped_column(String(80), nullable=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    required: Mapped[str | None] = mapped_column(Text)
+    json_schema: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class MetadefProperty(MetadefTimestamps, Base):
+    __tablename__ = "metadef_properties"
+    __table_args__ = (
+        UniqueConstraint("namespace_id", "name",
+                         name="uq_metadef_properties_namespace_id_name"),
+        Index("ix_metadef_properties_name", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    namespace_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("metadef_namespaces.id", ondelete="CASCADE"), nullable=False)
+    name: Mapped[str] = mapped_column(String(80), nullable=False)
+    json_schema: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class MetadefTag(MetadefTimestamps, Base):
+    __tablename__ = "metadef_tags"
+    __table_args__ = (
+        UniqueConstraint("namespace_id", "name", name="uq_metadef_tags_namespace_id_name"),
+        Index("ix_metadef_tags_name", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    namespace_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("metadef_namespaces.id", ondelete="CASCADE"), nullable=False)
+    name: Mapped[str] = mapped_column(String(80), nullable=False)
+
+
+class MetadefResourceType(MetadefTimestamps, Base):
+    __tablename__ = "metadef_resource_types"
+    __table_args__ = (
+        UniqueConstraint("name", name="uq_metadef_resource_types_name"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(80), nullable=False)
+    protected: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+class MetadefNamespaceResourceType(MetadefTimestamps, Base):
+    __tablename__ = "metadef_namespace_resource_types"
+    __table_args__ = (
+        Index("ix_metadef_ns_res_types_namespace_id", "namespace_id"),
+    )
+
+    resource_type_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("metadef_resource_types.id"), primary_key=True)
+    namespace_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("metadef_namespaces.id", ondelete="CASCADE"), primary_key=True)
+    properties_target: Mapped[str | None] = mapped_column(String(80))
+    prefix: Mapped[str | None] = mapped_column(String(80))
+
+
+class PurgedImageId(Base):
+    """Tombstone of an image row removed by ``glance-manage db purge_images_table``.
+
+    Its id stays taken for ever, so no new image can reuse it (OSSN-0075).
+    """
+
+    __tablename__ = "purged_image_ids"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    purged_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=_now)
