@@ -11,7 +11,7 @@ import re
 import webob
 from oslo_middleware import base
 
-from glance.api import versions
+from glance.api import faults, versions
 
 _PATH_VERSION = re.compile(r"^/v(\d+)(?:\.(\d+))?(/.*)?$")
 _ACCEPT_VERSION = re.compile(r"application/vnd\.openstack\.images-v(\d+)(?:\.(\d+))?")
@@ -27,7 +27,11 @@ class VersionNegotiationFilter(base.ConfigurableMiddleware):
     """Routes a request to the API version it asked for."""
 
     def process_request(self, request: webob.Request):
-        path = request.path_info
+        try:
+            path = request.path_info
+        except UnicodeDecodeError:
+            return faults.error_response(request, 400,
+                                         "The request path is not valid UTF-8.")
         if path in ("", "/"):
             return versions.versions_response(request, 300)
         if path in ("/versions", "/versions/"):

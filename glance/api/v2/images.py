@@ -98,6 +98,10 @@ class RequestDeserializer:
                     f"Invalid operation: `{op}`. It must be one of the following: "
                     "add, remove, replace.")
         path = _pointer_parts(pointer)
+        if path[0] == "id":
+            raise exception.ReadonlyProperty(name="id")
+        if path[0] not in ("locations", "tags"):
+            check_settable(path[0])
         if op == "remove":
             return Change(op, path)
         if "value" not in item:

@@ -1,0 +1,150 @@
+"""GET /v2/images: filters, operators, sorting, pagination and their bad-input answers."""
+
+import uuid
+
+import pytest
+
+from tests import helpers
+
+JSON = {"Accept": "application/json"}
+
+
+@pytest.fixture
+def project():
+    """A fresh project (member role), so the listing holds only this test's images."""
+    return helpers.identity("member,reader", project=uuid.uuid4().hex, user="lister")
+
+
+def make(app, headers, **body):
+    return app.post_json("/v2/images", body, headers=headers).json
+
+
+def names(app, headers, query=""):
+    response = app.get(f"/v2/images{query}", headers=headers)
+    return [image["name"] for image in response.json["images"]]
+
+
+@pytest.fixture
+def five(app, project):
+    images = [make(app, project, name=f"img{i}", disk_format="raw" if i % 2 else "qcow2",
+                   container_format="bare", min_ram=i * 100, tags=["even" if i % 2 == 0
+                                                                   else "odd", "all"],
+                   prop=f"v{i % 3}", protected=i == 4)
+              for i in range(5)]
+    return images
+
+
+def test_default_order_is_newest_first(app, project, five):
+    assert names(app, project) == ["img4", "img3", "img2", "img1", "img0"]
+
+
+@pytest.mark.parametrize("query,expected", [
+    ("?name=img2", ["img2"]),
+    ("?name=in:img1,img3", ["img3", "img1"]),
+    ("?disk_format=qcow2", ["img4", "img2", "img0"]),
+    ("?disk_format=in:raw", ["img3", "img1"]),
+    ("?tag=even", ["img4", "img2", "img0"]),
+    ("?tag=even&tag=all", ["img4", "img2", "img0"]),
+    ("?tag=even&tag=odd", []),
+    ("?prop=v1", ["img4", "img1"]),
+    ("?prop=in:v0,v2", ["img3", "img2", "img0"]),
+    ("?protected=true", ["img4"]),
+    ("?protected=false", ["img3", "img2", "img1", "img0"]),
+    ("?min_ram=200", ["img2"]),
+    ("?status=queued&container_format=bare", ["img4", "img3", "img2", "img1", "img0"]),
+    ("?status=active", []),
+    ("?visibility=shared", ["img4", "img3", "img2", "img1", "img0"]),
+    ("?visibility=private", []),
+    ("?sort_key=name&sort_dir=asc", ["img0", "img1", "img2", "img3", "img4"]),
+    ("?sort=name:asc", ["img0", "img1", "img2", "img3", "img4"]),
+    ("?sort=disk_format:asc,name:desc", ["img4", "img2", "img0", "img3", "img1"]),
+    ("?sort_key=min_ram&sort_key=name&sort_dir=desc", ["img4", "img3", "img2", "img1",
+                                                        "img0"]),
+])
+def test_filters_and_sorting(app, project, five, query, expected):
+    assert names(app, project, query) == expected
+
+
+def test_size_and_date_filters(app, project, five):
+    created = five[2]["created_at"]
+    assert names(app, project, "?size_min=1") == []
+    assert len(names(app, project, "?size_max=0")) == 0
+    assert "img4" in names(app, project, f"?created_at=gte:{created}")
+    assert names(app, project, "?created_at=lt:2000-01-01T00:00:00Z") == []
+    assert len(names(app, project, "?updated_at=gt:2000-01-01T00:00:00Z")) == 5
+
+
+def test_hidden_images_listed_only_on_request(app, project):
+    make(app, project, name="shown")
+    make(app, project, name="hidden", os_hidden=True)
+    assert names(app, project) == ["shown"]
+    assert names(app, project, "?os_hidden=true") == ["hidden"]
+
+
+def test_pagination_links(app, project, five):
+    first = app.get("/v2/images?limit=2&sort=name:asc", headers=project).json
+    assert [i["name"] for i in first["images"]] == ["img0", "img1"]
+    assert first["first"] == "/v2/images?limit=2&sort=name%3Aasc"
+    assert first["next"] == f"/v2/images?limit=2&sort=name%3Aasc&marker={five[1]['id']}"
+    assert first["schema"] == "/v2/schemas/images"
+    second = app.get(first["next"], headers=project).json
+    assert [i["name"] for i in second["images"]] == ["img2", "img3"]
+    third = app.get(second["next"], headers=project).json
+    assert [i["name"] for i in third["images"]] == ["img4"]
+    assert "next" not in third
+
+
+def test_full_last_page_still_has_next(app, project):
+    make(app, project, name="a")
+    make(app, project, name="b")
+    body = app.get("/v2/images?limit=2", headers=project).json
+    assert "next" in body
+    assert app.get(body["next"], headers=project).json["images"] == []
+
+
+def test_limit_defaults_and_caps(app, project, override):
+    for i in range(4):
+        make(app, project, name=f"n{i}")
+    override("limit_param_default", 2)
+    override("api_limit_max", 3)
+    assert len(names(app, project)) == 2
+    assert len(names(app, project, "?limit=100")) == 3
+    assert names(app, project, "?limit=0") == []
+
+
+@pytest.mark.parametrize("query,message", [
+    ("?limit=-1", "limit param must be positive"),
+    ("?limit=abc", "limit param must be an integer"),
+    ("?sort_key=bogus", "Invalid sort key: bogus"),
+    ("?sort_dir=sideways", "Invalid sort direction: sideways"),
+    ("?sort=name:up", "Invalid sort direction: up"),
+    ("?sort=name&sort_key=name", "cannot be combined"),
+    ("?sort=name,name", "only once"),
+    ("?visibility=bogus", "Invalid visibility value: bogus"),
+    ("?member_status=bogus", "Invalid status value: bogus"),
+    ("?updated_at=bogus:2000", "unknown operator"),
+    ("?created_at=gt:yesterday", "Invalid created_at filter value"),
+    ("?size_min=big", "non-numeric"),
+    ("?protected=maybe", "expected a boolean"),
+    ("?os_hidden=maybe", "expected a boolean"),
+    ("?min_ram=lots", "non-numeric"),
+    ('?name=in:"a', "Unbalanced quotes"),
+    ("?marker=" + str(uuid.UUID(int=5)), "No image found with ID"),
+    ("?marker=bad", "No image found with ID bad"),
+])
+def test_bad_list_parameters(app, project, query, message):
+    response = app.get(f"/v2/images{query}", headers={**project, **JSON}, status=400)
+    assert message in response.json["message"]
+
+
+def test_reader_can_list_and_other_projects_see_nothing(app, project, five):
+    reader = {**project, "X-Roles": "reader"}
+    assert len(names(app, reader)) == 5
+    assert not set(names(app, helpers.identity("member,reader", project=uuid.uuid4().hex))) & {
+        "img0", "img1", "img2", "img3", "img4"}
+
+
+def test_admin_sees_other_projects_images(app, five):
+    ids = {i["id"] for i in app.get("/v2/images?limit=1000", headers=helpers.ADMIN)
+           .json["images"]}
+    assert {i["id"] for i in five} <= ids
