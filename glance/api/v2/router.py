@@ -2,6 +2,7 @@
 
 from glance.api import wsgi
 from glance.api.v2 import image_tags, images, schemas
+from glance.api.v2.metadefs import router as metadefs_router
 
 
 def route_table() -> list[wsgi.Route]:
@@ -16,6 +17,7 @@ def route_table() -> list[wsgi.Route]:
                    {"GET": "show", "PATCH": "update", "DELETE": "delete"}),
         wsgi.Route("/v2/images/{image_id}/tags/{tag_value}", tags_resource,
                    {"PUT": "update", "DELETE": "delete"}),
+        *metadefs_router.route_table(),
     ]
 
 

@@ -4,11 +4,13 @@ from collections.abc import Callable
 
 from glance import exception, schema
 from glance.api import wsgi
+from glance.api.v2.metadefs import schemas as metadef_schemas
 
 # name -> function returning the schema document. Other resources add theirs here.
 SCHEMAS: dict[str, Callable[[], dict]] = {
     "image": schema.image_schema,
     "images": schema.images_schema,
+    **metadef_schemas.SCHEMAS,
 }
 
 
