@@ -1,15 +1,59 @@
-"""Schema migrations through alembic's command API (used by glance-manage and start-up)."""
+"""Schema migrations in three phases, through alembic's command API.
 
+The alembic tree has one root (``0001_initial``) and three branches:
+
+* ``expand``: additive changes (tables, nullable columns, indexes, triggers);
+  safe while code of the previous release still runs;
+* ``migrate``: data migrations; each revision ``depends_on`` the expand
+  revision it needs and names a module of ``glance.db.sqlalchemy.data_migrations``;
+* ``contract``: removals; each revision ``depends_on`` the migrate revision
+  (or, with no data to move, the expand revision) it follows.
+
+A revision whose branch has no label (the root) counts as expand. ``db sync``
+runs expand, migrate and contract in that order.
+"""
+
+import enum
 import os
+from collections.abc import Iterable
+from dataclasses import dataclass
 
+import sqlalchemy
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from alembic.script import Script, ScriptDirectory
 
+from glance.db.sqlalchemy import data_migrations
 from glance.db.sqlalchemy import engine as db_engine
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "sqlalchemy", "migrations")
+EXPAND, MIGRATE, CONTRACT = "expand", "migrate", "contract"
+PHASES = (EXPAND, MIGRATE, CONTRACT)
+DATA_BATCH_SIZE = 500
+
+
+class MigrationOrderError(Exception):
+    """A phase was asked for before the phases it needs have run."""
+
+
+class CheckResult(enum.IntEnum):
+    """Exit codes of ``glance-manage db check`` (the ones OpenStack Glance uses)."""
+
+    UP_TO_DATE = 0
+    ERROR = 1
+    EXPAND_PENDING = 3
+    MIGRATE_PENDING = 4
+    CONTRACT_PENDING = 5
+
+
+@dataclass(frozen=True)
+class Step:
+    """One pending revision, in the order it will run."""
+
+    phase: str
+    revision: str
+    description: str
 
 
 def alembic_config(connection=None) -> Config:
@@ -20,23 +64,174 @@ def alembic_config(connection=None) -> Config:
     return config
 
 
+def _script() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def _engine(engine: sqlalchemy.engine.Engine | None) -> sqlalchemy.engine.Engine:
+    return engine if engine is not None else db_engine.get_engine()
+
+
 def script_heads() -> tuple[str, ...]:
     """Head revisions of the migration scripts."""
-    return tuple(ScriptDirectory.from_config(alembic_config()).get_heads())
+    return tuple(_script().get_heads())
 
 
-def current_heads() -> tuple[str, ...]:
+def current_heads(engine: sqlalchemy.engine.Engine | None = None) -> tuple[str, ...]:
     """Revisions the database is at (empty when never migrated)."""
-    with db_engine.get_engine().connect() as connection:
+    with _engine(engine).connect() as connection:
         return tuple(MigrationContext.configure(connection).get_current_heads())
 
 
-def db_sync(revision: str = "heads") -> None:
-    """Upgrade the schema to ``revision`` (all heads by default)."""
-    with db_engine.get_engine().begin() as connection:
+def _branch(script: ScriptDirectory, phase: str) -> list[Script]:
+    """The revisions of one branch's lineage, root first (down_revision links only)."""
+    lineage: list[Script] = []
+    revision = script.get_revision(f"{phase}@head")
+    while revision is not None:
+        lineage.append(revision)
+        down = revision.down_revision
+        if isinstance(down, tuple):
+            raise RuntimeError(f"Migration {revision.revision} merges branches; "
+                               "keep each branch linear.")
+        revision = script.get_revision(down) if down else None
+    return lineage[::-1]
+
+
+def _applied(script: ScriptDirectory, heads: Iterable[str]) -> set[str]:
+    """Every revision implied by the database's heads (ancestors and dependencies)."""
+    seen: set[str] = set()
+    todo = list(heads)
+    while todo:
+        revision = script.get_revision(todo.pop())
+        if revision is None or revision.revision in seen:
+            continue
+        seen.add(revision.revision)
+        todo.extend(revision._normalized_down_revisions)  # down_revision + depends_on
+    return seen
+
+
+def _description(revision: Script) -> str:
+    """The first paragraph of the revision's docstring, on one line."""
+    doc = (revision.module.__doc__ or "").strip()
+    return " ".join(doc.split("\n\n")[0].split()) if doc else revision.revision
+
+
+def pending_steps(engine: sqlalchemy.engine.Engine | None = None) -> list[Step]:
+    """Revisions not yet applied, phase by phase, each phase in execution order."""
+    script = _script()
+    applied = _applied(script, current_heads(engine))
+    steps: list[Step] = []
+    listed: set[str] = set()
+    for phase in PHASES:
+        for revision in _branch(script, phase):
+            if revision.revision in listed:  # the shared root counts as expand
+                continue
+            listed.add(revision.revision)
+            if revision.revision not in applied:
+                steps.append(Step(phase, revision.revision, _description(revision)))
+    return steps
+
+
+def check(engine: sqlalchemy.engine.Engine | None = None) -> tuple[CheckResult, list[Step]]:
+    """What ``db check`` answers: the first pending phase's code, and every pending step."""
+    steps = pending_steps(engine)
+    phases = {step.phase for step in steps}
+    if EXPAND in phases:
+        return CheckResult.EXPAND_PENDING, steps
+    if MIGRATE in phases:
+        return CheckResult.MIGRATE_PENDING, steps
+    if CONTRACT in phases:
+        return CheckResult.CONTRACT_PENDING, steps
+    return CheckResult.UP_TO_DATE, steps
+
+
+def _upgrade(engine: sqlalchemy.engine.Engine, revision: str) -> None:
+    with engine.begin() as connection:
         command.upgrade(alembic_config(connection), revision)
 
 
-def is_current() -> bool:
+def _pending(engine: sqlalchemy.engine.Engine, phase: str) -> list[Step]:
+    return [step for step in pending_steps(engine) if step.phase == phase]
+
+
+def expand(engine: sqlalchemy.engine.Engine | None = None) -> list[str]:
+    """Apply the pending expand revisions; returns their ids (empty: nothing to do)."""
+    engine = _engine(engine)
+    steps = _pending(engine, EXPAND)
+    if steps:
+        _upgrade(engine, f"{EXPAND}@head")
+    return [step.revision for step in steps]
+
+
+def migrate(engine: sqlalchemy.engine.Engine | None = None,
+            batch_size: int = DATA_BATCH_SIZE) -> list[str]:
+    """Run the pending data migrations, each in committed batches, then stamp them."""
+    engine = _engine(engine)
+    if _pending(engine, EXPAND):
+        raise MigrationOrderError(
+            "Data migration did not run: the database is not expanded yet. "
+            "Run `glance-manage db expand` first.")
+    steps = _pending(engine, MIGRATE)
+    script = _script()
+    for step in steps:
+        module = getattr(script.get_revision(step.revision).module, "DATA_MIGRATION", None)
+        if module is not None:
+            moved = batch_size
+            while moved:
+                with engine.begin() as connection:
+                    moved = module.migrate_batch(connection, batch_size)
+        _upgrade(engine, step.revision)
+    return [step.revision for step in steps]
+
+
+def data_rows_pending(engine: sqlalchemy.engine.Engine | None = None) -> int:
+    """Rows the pending data migrations still have to move (informational)."""
+    engine = _engine(engine)
+    script = _script()
+    total = 0
+    with engine.connect() as connection:
+        for step in _pending(engine, MIGRATE):
+            module = getattr(script.get_revision(step.revision).module, "DATA_MIGRATION", None)
+            if module is not None:
+                total += module.pending(connection)
+    return total
+
+
+def contract(engine: sqlalchemy.engine.Engine | None = None) -> list[str]:
+    """Apply the pending contract revisions, refusing while expand or migrate is pending."""
+    engine = _engine(engine)
+    steps = pending_steps(engine)
+    phases = {step.phase for step in steps}
+    if EXPAND in phases:
+        raise MigrationOrderError(
+            "Database contraction did not run: the database is not expanded yet. "
+            "Run `glance-manage db expand`, then `glance-manage db migrate` first.")
+    if MIGRATE in phases:
+        raise MigrationOrderError(
+            "Database contraction did not run: data migrations are pending. "
+            "Run `glance-manage db migrate` first, and contract only once every "
+            "glance-api node runs the new release.")
+    contract_steps = [step for step in steps if step.phase == CONTRACT]
+    if contract_steps:
+        _upgrade(engine, f"{CONTRACT}@head")
+    return [step.revision for step in contract_steps]
+
+
+def db_sync(revision: str = "heads",
+            engine: sqlalchemy.engine.Engine | None = None) -> list[str]:
+    """Run expand, migrate and contract (``revision`` other than heads: plain upgrade)."""
+    engine = _engine(engine)
+    if revision != "heads":
+        _upgrade(engine, revision)
+        return [revision]
+    return expand(engine) + migrate(engine) + contract(engine)
+
+
+def is_current(engine: sqlalchemy.engine.Engine | None = None) -> bool:
     """Whether every migration has been applied."""
-    return set(current_heads()) == set(script_heads())
+    return not pending_steps(engine)
+
+
+__all__ = ["CheckResult", "MigrationOrderError", "Step", "alembic_config", "check",
+           "contract", "current_heads", "data_migrations", "data_rows_pending", "db_sync",
+           "expand", "is_current", "migrate", "pending_steps", "script_heads"]

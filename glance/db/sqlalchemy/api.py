@@ -16,7 +16,14 @@ from oslo_utils import timeutils
 
 from glance import exception
 from glance.db.sqlalchemy import engine
-from glance.db.sqlalchemy.models import Image, ImageLocation, ImageMember, ImageProperty, ImageTag
+from glance.db.sqlalchemy.models import (
+    Image,
+    ImageLocation,
+    ImageMember,
+    ImageProperty,
+    ImageTag,
+    PurgedImageId,
+)
 
 IMAGE_COLUMNS = tuple(c.name for c in Image.__table__.columns)
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id",
@@ -204,9 +211,12 @@ def image_get_all(context, query: ImageQuery) -> list[dict[str, Any]]:
 
 
 def image_id_taken(image_id: str) -> bool:
-    """Whether an id was ever used, including by deleted images (OSSN-0075)."""
+    """Whether an id was ever used: by any image row, deleted or purged (OSSN-0075)."""
     with _reader() as session:
         found = session.execute(sa.select(Image.id).where(Image.id == image_id)).first()
+        if found is None:  # rows removed by `glance-manage db purge_images_table`
+            found = session.execute(
+                sa.select(PurgedImageId.id).where(PurgedImageId.id == image_id)).first()
         return found is not None
 
 

@@ -6,9 +6,12 @@ again (OSSN-0075).
 """
 
 from datetime import datetime
+from typing import Any
 
+from oslo_serialization import jsonutils
 from oslo_utils import timeutils
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     DateTime,
@@ -18,8 +21,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    cast,
 )
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 
 def _now() -> datetime:
@@ -108,6 +115,10 @@ class ImageTag(TimestampMixin, Base):
     image: Mapped[Image] = relationship(back_populates="tags")
 
 
+LOCATION_JSON = JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True),
+                                                    "postgresql")
+
+
 class ImageLocation(TimestampMixin, Base):
     __tablename__ = "image_locations"
     __table_args__ = (Index("ix_image_locations_image_id", "image_id"),)
@@ -115,10 +126,37 @@ class ImageLocation(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     image_id: Mapped[str] = mapped_column(String(36), ForeignKey("images.id"), nullable=False)
     value: Mapped[str] = mapped_column(Text, nullable=False)
-    meta_data: Mapped[str | None] = mapped_column(Text)
+    # Migration 0004 (expand/migrate/contract) moved the JSON text column
+    # ``meta_data`` into this native JSON column; see doc/source/admin/upgrades.rst.
+    location_metadata: Mapped[dict[str, Any] | None] = mapped_column("metadata", LOCATION_JSON)
     status: Mapped[str] = mapped_column(String(30), nullable=False, default="active")
 
     image: Mapped[Image] = relationship(back_populates="locations")
+
+    @hybrid_property
+    def meta_data(self) -> str | None:
+        """The metadata as JSON text: the shape of the column before migration 0004.
+
+        Kept so that code written against the text column keeps working, in
+        Python and in SQL (selects, filters and UPDATE ... SET).
+        """
+        if self.location_metadata is None:
+            return None
+        return jsonutils.dumps(self.location_metadata)
+
+    @meta_data.inplace.setter
+    def _meta_data_setter(self, text: str | None) -> None:
+        self.location_metadata = jsonutils.loads(text) if text else None
+
+    @meta_data.inplace.expression
+    @classmethod
+    def _meta_data_expression(cls) -> ColumnElement[str | None]:
+        return cast(cls.location_metadata, Text)
+
+    @meta_data.inplace.update_expression
+    @classmethod
+    def _meta_data_update(cls, text: str | None) -> list[tuple[Any, Any]]:
+        return [(cls.location_metadata, jsonutils.loads(text) if text else None)]
 
 
 class ImageMember(TimestampMixin, Base):
