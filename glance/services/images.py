@@ -52,6 +52,8 @@ class ImageService:
         image = domain.Image.from_record(self.db.image_get(context, image_id))
         try:
             self.policy.authorize(context, "get_image", policy_target(context, image))
+        except policy.InvalidScope:
+            raise
         except exception.Forbidden as err:
             raise exception.ImageNotFound(image_id=image_id) from err
         return image
@@ -76,12 +78,14 @@ class ImageService:
         if owner != context.owner and not context.is_admin:
             raise exception.Forbidden(
                 f"You are not permitted to create images owned by '{owner}'.")
-        image = domain.Image(id=attributes.pop("id", None) or domain.new_image_id(),
-                             owner=owner)
+        chosen_id = attributes.pop("id", None)
+        image = domain.Image(id=chosen_id or domain.new_image_id(), owner=owner)
         for name, value in attributes.items():
             image.set_attribute(name, value)
         target = policy_target(context, image)
         self.policy.authorize(context, "add_image", target)
+        if chosen_id is not None:
+            self.policy.authorize(context, "add_image_with_id", target)
         self._authorize_visibility(context, image, target)
         _check_quota("image properties", len(image.extra), CONF.image_property_quota)
         _check_quota("image tags", len(image.tags), CONF.image_tag_quota)
