@@ -1,7 +1,7 @@
 """The v2 route table: path, HTTP method -> action, resource. 405s come for free."""
 
 from glance.api import wsgi
-from glance.api.v2 import image_tags, images, schemas
+from glance.api.v2 import image_members, image_tags, images, schemas
 from glance.api.v2.metadefs import router as metadefs_router
 
 
@@ -10,6 +10,7 @@ def route_table() -> list[wsgi.Route]:
     images_resource = images.create_resource()
     tags_resource = image_tags.create_resource()
     schemas_resource = schemas.create_resource()
+    members_resource = image_members.create_resource()
     return [
         wsgi.Route("/v2/schemas/{name:.*?}", schemas_resource, {"GET": "show"}),
         wsgi.Route("/v2/images", images_resource, {"GET": "index", "POST": "create"}),
@@ -17,6 +18,10 @@ def route_table() -> list[wsgi.Route]:
                    {"GET": "show", "PATCH": "update", "DELETE": "delete"}),
         wsgi.Route("/v2/images/{image_id}/tags/{tag_value}", tags_resource,
                    {"PUT": "update", "DELETE": "delete"}),
+        wsgi.Route("/v2/images/{image_id}/members", members_resource,
+                   {"GET": "index", "POST": "create"}),
+        wsgi.Route("/v2/images/{image_id}/members/{member_id}", members_resource,
+                   {"GET": "show", "PUT": "update", "DELETE": "delete"}),
         *metadefs_router.route_table(),
     ]
 

@@ -4,12 +4,15 @@ from collections.abc import Callable
 
 from glance import exception, schema
 from glance.api import wsgi
+from glance.api.v2 import image_members
 from glance.api.v2.metadefs import schemas as metadef_schemas
 
 # name -> function returning the schema document. Other resources add theirs here.
 SCHEMAS: dict[str, Callable[[], dict]] = {
     "image": schema.image_schema,
     "images": schema.images_schema,
+    "member": image_members.member_schema,
+    "members": image_members.members_schema,
     **metadef_schemas.SCHEMAS,
 }
 

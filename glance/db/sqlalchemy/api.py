@@ -338,3 +338,159 @@ def image_tag_delete(context, image_id: str, tag: str) -> None:
             raise exception.TagNotFound(tag=tag, image_id=image_id)
         session.execute(sa.update(Image).where(Image.id == image_id)
                         .values(updated_at=timeutils.utcnow()))
+
+
+# -- members -----------------------------------------------------------------------------
+# Image sharing records. The caller's right to see the image, and the policy
+# checks, happen in glance.services.members; these functions only store rows.
+# A removed member row is deleted for real (the unique (image_id, member) key
+# would otherwise forbid sharing the image with that project again).
+
+MEMBER_COLUMNS = ("image_id", "member", "can_share", "status", "created_at", "updated_at")
+
+
+def _member_dict(row: ImageMember) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in MEMBER_COLUMNS}
+
+
+def _member_query(image_id: str, member: str | None = None):
+    query = sa.select(ImageMember).where(ImageMember.image_id == image_id,
+                                         ImageMember.deleted.is_(False))
+    if member is not None:
+        query = query.where(ImageMember.member == member)
+    return query
+
+
+def _member_not_found(image_id: str, member: str) -> exception.NotFound:
+    return exception.NotFound(
+        f"{member} not found in the member list of the image {image_id}.")
+
+
+def image_member_create(image_id: str, member: str, quota: int) -> dict[str, Any]:
+    """Share ``image_id`` with ``member`` (status pending).
+
+    Raises Duplicate when already shared, LimitExceeded past ``quota`` members
+    (a negative quota means no limit).
+    """
+    try:
+        with _writer() as session:
+            existing = list(session.execute(
+                sa.select(ImageMember.member).where(ImageMember.image_id == image_id,
+                                                    ImageMember.deleted.is_(False))
+            ).scalars())
+            if member in existing:
+                raise exception.Duplicate(
+                    f"Member {member} is duplicated for image {image_id}")
+            if 0 <= quota < len(existing) + 1:
+                raise exception.LimitExceeded(what="image members",
+                                              attempted=len(existing) + 1, maximum=quota)
+            # A soft-deleted row (left by an old image delete) would block the insert.
+            session.execute(sa.delete(ImageMember).where(
+                ImageMember.image_id == image_id, ImageMember.member == member))
+            now = timeutils.utcnow()
+            row = ImageMember(image_id=image_id, member=member, status="pending",
+                              can_share=False, created_at=now, updated_at=now)
+            session.add(row)
+            session.flush()
+            return _member_dict(row)
+    except db_exc.DBDuplicateEntry as err:
+        raise exception.Duplicate(
+            f"Member {member} is duplicated for image {image_id}") from err
+
+
+def image_member_find(image_id: str, member: str | None = None) -> list[dict[str, Any]]:
+    """The image's members, oldest first; only ``member``'s row when given."""
+    with _reader() as session:
+        rows = session.execute(
+            _member_query(image_id, member).order_by(ImageMember.created_at,
+                                                     ImageMember.id)).scalars()
+        return [_member_dict(row) for row in rows]
+
+
+def image_member_get(image_id: str, member: str) -> dict[str, Any]:
+    """One membership; NotFound when the image is not shared with ``member``."""
+    found = image_member_find(image_id, member)
+    if not found:
+        raise _member_not_found(image_id, member)
+    return found[0]
+
+
+def image_member_update(image_id: str, member: str, status: str) -> dict[str, Any]:
+    """Set a membership's status; NotFound when there is none."""
+    with _writer() as session:
+        row = session.execute(_member_query(image_id, member)).scalar_one_or_none()
+        if row is None:
+            raise _member_not_found(image_id, member)
+        row.status = status
+        row.updated_at = timeutils.utcnow()
+        session.flush()
+        return _member_dict(row)
+
+
+def image_member_delete(image_id: str, member: str) -> None:
+    """Remove a membership (the row itself); NotFound when there is none."""
+    with _writer() as session:
+        result = session.execute(sa.delete(ImageMember).where(
+            ImageMember.image_id == image_id, ImageMember.member == member,
+            ImageMember.deleted.is_(False)))
+        if result.rowcount == 0:
+            raise _member_not_found(image_id, member)
+
+
+# -- locations / data (image data issue) -------------------------------------------------
+
+def image_activate_with_location(context, image_id: str, values: dict[str, Any],
+                                 url: str, metadata: dict[str, Any],
+                                 expected_status: str = "saving") -> dict[str, Any]:
+    """Set the data columns and add an active location in one transaction.
+
+    The write only happens while the image is still ``expected_status`` (and not
+    deleted); otherwise Conflict (or ImageNotFound) and nothing changes.
+    """
+    with _writer() as session:
+        row = _get_row(session, context, image_id)
+        if row.status != expected_status:
+            raise exception.InvalidImageStatusTransition(
+                current=row.status, target=values.get("status", row.status))
+        now = timeutils.utcnow()
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.updated_at = now
+        session.add(ImageLocation(image_id=image_id, value=url,
+                                  meta_data=jsonutils.dumps(metadata), status="active",
+                                  created_at=now))
+        session.flush()
+        return _orm_image_dict(session, row)
+
+
+def image_mark_pending_delete(image_id: str) -> None:
+    """After a soft delete with delayed_delete: image and locations ``pending_delete``."""
+    with _writer() as session:
+        session.execute(sa.update(Image).where(Image.id == image_id)
+                        .values(status="pending_delete"))
+        session.execute(sa.update(ImageLocation).where(ImageLocation.image_id == image_id,
+                                                       ImageLocation.status == "active")
+                        .values(status="pending_delete"))
+
+
+def image_locations_mark_deleted(image_id: str) -> None:
+    """Record that the data behind an image's locations was removed."""
+    with _writer() as session:
+        session.execute(sa.update(ImageLocation).where(ImageLocation.image_id == image_id)
+                        .values(status="deleted", deleted=True,
+                                deleted_at=timeutils.utcnow()))
+
+
+def owner_storage_usage(owner: str | None, exclude_image_id: str | None = None) -> int:
+    """Bytes of image data an owner stores: size x active locations of live images."""
+    with _reader() as session:
+        copies = (sa.select(sa.func.count(ImageLocation.id))
+                  .where(ImageLocation.image_id == Image.id,
+                         ImageLocation.deleted.is_(False),
+                         ImageLocation.status == "active")
+                  .scalar_subquery())
+        query = sa.select(sa.func.coalesce(sa.func.sum(Image.size * copies), 0)).where(
+            Image.owner == owner, Image.deleted.is_(False), Image.size.is_not(None))
+        if exclude_image_id is not None:
+            query = query.where(Image.id != exclude_image_id)
+        return int(session.execute(query).scalar_one())

@@ -1,0 +1,142 @@
+"""``/v2/images/{image_id}/members``: share images with other projects."""
+
+from typing import Any
+
+import webob
+
+from glance import exception, schema
+from glance.api import wsgi
+from glance.api.v2.images import check_image_id
+from glance.services.members import MemberService
+
+MAX_MEMBER_LENGTH = 255
+
+
+def _member_schema_properties() -> dict[str, dict]:
+    return {
+        "member_id": {"type": "string",
+                      "description": "The project the image is shared with."},
+        "image_id": {"type": "string", "pattern": schema.UUID_PATTERN,
+                     "description": "The shared image."},
+        "created_at": {"type": "string",
+                       "description": "When the image was shared with this project."},
+        "updated_at": {"type": "string",
+                       "description": "When the membership last changed."},
+        "status": {"type": "string", "enum": ["pending", "accepted", "rejected"],
+                   "description": "Whether the member project accepted the image."},
+        "schema": {"type": "string", "readOnly": True},
+    }
+
+
+def member_schema() -> dict:
+    """The ``member`` schema document."""
+    return {"name": "member", "properties": _member_schema_properties(),
+            "additionalProperties": False}
+
+
+def members_schema() -> dict:
+    """The ``members`` schema document."""
+    return {
+        "name": "members",
+        "properties": {"members": {"type": "array", "items": member_schema()},
+                       "schema": {"type": "string"}},
+        "links": [{"href": "{schema}", "rel": "describedby"}],
+    }
+
+
+def _object_body(request: wsgi.Request) -> dict:
+    if not request.has_body():
+        raise exception.BadRequest("Body expected in request.")
+    body = request.json_body()
+    if not isinstance(body, dict):
+        raise exception.BadRequest("The request body must be a JSON object.")
+    return body
+
+
+class RequestDeserializer:
+    """Validates bodies; returns the controller's keyword arguments."""
+
+    def create(self, request: wsgi.Request) -> dict[str, Any]:
+        body = _object_body(request)
+        if "member" not in body:
+            raise exception.BadRequest("Member to be added not specified")
+        member = body["member"]
+        if not isinstance(member, str):
+            raise exception.BadRequest("Member must be a string (a project id).")
+        if not member.strip():
+            raise exception.BadRequest("Member can't be empty")
+        if len(member) > MAX_MEMBER_LENGTH:
+            raise exception.BadRequest(
+                f"Member is too long: the maximum is {MAX_MEMBER_LENGTH} characters.")
+        return {"member": member}
+
+    def update(self, request: wsgi.Request) -> dict[str, Any]:
+        body = _object_body(request)
+        if "status" not in body:
+            raise exception.BadRequest("Status not specified")
+        if not isinstance(body["status"], str):
+            raise exception.BadRequest('Status must be "pending", "accepted" or '
+                                       '"rejected".')
+        return {"status": body["status"]}
+
+    def delete(self, request: wsgi.Request) -> dict[str, Any]:
+        if request.has_body():
+            raise exception.BodyNotExpected()
+        return {}
+
+
+class MembersController:
+    """Member actions; plain arguments in, membership dicts out."""
+
+    def __init__(self, service: MemberService | None = None) -> None:
+        self.service = service or MemberService()
+
+    def create(self, request: wsgi.Request, image_id: str, member: str) -> dict:
+        check_image_id(image_id)
+        return self.service.create(request.context, image_id, member)
+
+    def index(self, request: wsgi.Request, image_id: str) -> list[dict]:
+        check_image_id(image_id)
+        return self.service.list(request.context, image_id)
+
+    def show(self, request: wsgi.Request, image_id: str, member_id: str) -> dict:
+        check_image_id(image_id)
+        return self.service.get(request.context, image_id, member_id)
+
+    def update(self, request: wsgi.Request, image_id: str, member_id: str,
+               status: str) -> dict:
+        check_image_id(image_id)
+        return self.service.update(request.context, image_id, member_id, status)
+
+    def delete(self, request: wsgi.Request, image_id: str, member_id: str) -> None:
+        check_image_id(image_id)
+        self.service.delete(request.context, image_id, member_id)
+
+
+def member_view(member: dict) -> dict[str, Any]:
+    """The JSON representation of a membership."""
+    return {"member_id": member["member"], "image_id": member["image_id"],
+            "status": member["status"], "created_at": member["created_at"],
+            "updated_at": member["updated_at"] or member["created_at"],
+            "schema": "/v2/schemas/member"}
+
+
+class ResponseSerializer:
+    """Renders memberships; no I/O."""
+
+    def create(self, response: webob.Response, member: dict) -> None:
+        wsgi.json_response(response, member_view(member))
+
+    show = update = create
+
+    def index(self, response: webob.Response, members: list[dict]) -> None:
+        wsgi.json_response(response, {"members": [member_view(m) for m in members],
+                                       "schema": "/v2/schemas/members"})
+
+    def delete(self, response: webob.Response, _result: None) -> None:
+        response.status_int = 204
+
+
+def create_resource() -> wsgi.Resource:
+    """The members resource for the router."""
+    return wsgi.Resource(MembersController(), RequestDeserializer(), ResponseSerializer())

@@ -1,0 +1,99 @@
+"""Image sharing use cases: add, list, show, change status of, and remove members.
+
+Rules (Glance's): only ``shared`` images have members; the image's owner adds
+and removes them; only the member project itself changes its status
+(pending -> accepted / rejected, and back). A project that cannot see the image
+gets 404, never 403; a member project sees only its own membership.
+"""
+
+from typing import Any
+
+from oslo_config import cfg
+
+from glance import exception, policy
+from glance.db.sqlalchemy import api as db_api
+from glance.domain import image as domain
+from glance.services.images import ImageService, policy_target
+
+CONF = cfg.CONF
+MEMBER_STATUSES = ("pending", "accepted", "rejected")
+
+
+def member_target(context, image: domain.Image, member_id: str | None) -> dict[str, Any]:
+    """The image's policy target, with ``member_id`` naming the member concerned."""
+    target = policy_target(context, image)
+    target["member_id"] = member_id
+    return target
+
+
+def _only_shared(image: domain.Image, verb: str) -> None:
+    if image.visibility != "shared":
+        raise exception.Forbidden(f"Not allowed to {verb} members for image {image.id}. "
+                                  "Only images with visibility 'shared' have members.")
+
+
+class MemberService:
+    """Membership operations with visibility, policy, quota and status rules applied."""
+
+    def __init__(self, db=db_api, enforcer=policy, images: ImageService | None = None):
+        self.db = db
+        self.policy = enforcer
+        self.images = images or ImageService(db, enforcer)
+
+    def _is_owner(self, context, image: domain.Image) -> bool:
+        return context.is_admin or (context.owner is not None
+                                    and image.owner == context.owner)
+
+    def create(self, context, image_id: str, member_id: str) -> dict[str, Any]:
+        """Share a visible image the caller owns with ``member_id`` (status pending)."""
+        image = self.images.get(context, image_id)
+        self.policy.authorize(context, "add_member",
+                              member_target(context, image, member_id))
+        _only_shared(image, "create")
+        return self.db.image_member_create(image.id, member_id,
+                                           CONF.image_member_quota)
+
+    def list(self, context, image_id: str) -> list[dict[str, Any]]:
+        """All members for the owner (and admins); a member only sees itself."""
+        image = self.images.get(context, image_id)
+        own = None if self._is_owner(context, image) else context.owner
+        self.policy.authorize(context, "get_members", member_target(context, image, own))
+        _only_shared(image, "list")
+        if own is None:
+            return self.db.image_member_find(image.id)
+        return self.db.image_member_find(image.id, own)
+
+    def get(self, context, image_id: str, member_id: str) -> dict[str, Any]:
+        """One membership; 404 when absent or when the caller may not see it."""
+        image = self.images.get(context, image_id)
+        try:
+            self.policy.authorize(context, "get_member",
+                                  member_target(context, image, member_id))
+            if not self._is_owner(context, image) and member_id != context.owner:
+                raise exception.Forbidden()
+        except policy.InvalidScope:
+            raise
+        except exception.Forbidden as err:
+            raise exception.NotFound(f"{member_id} not found in the member list of the "
+                                     f"image {image_id}.") from err
+        _only_shared(image, "show")
+        return self.db.image_member_get(image.id, member_id)
+
+    def update(self, context, image_id: str, member_id: str, status: str) -> dict[str, Any]:
+        """The member project accepts, rejects or resets its membership."""
+        if status not in MEMBER_STATUSES:
+            raise exception.BadRequest('Status must be "pending", "accepted" or '
+                                       '"rejected".')
+        image = self.images.get(context, image_id)
+        self.policy.authorize(context, "modify_member",
+                              member_target(context, image, member_id))
+        _only_shared(image, "update")
+        return self.db.image_member_update(image.id, member_id, status)
+
+    def delete(self, context, image_id: str, member_id: str) -> None:
+        """The owner stops sharing the image with ``member_id``."""
+        image = self.images.get(context, image_id)
+        self.policy.authorize(context, "delete_member",
+                              member_target(context, image, member_id))
+        _only_shared(image, "delete")
+        self.db.image_member_delete(image.id, member_id)
