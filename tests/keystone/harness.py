@@ -1,0 +1,172 @@
+"""A real Keystone on loopback for the identity tests, installed and started on demand.
+
+Keystone's pins may clash with ours, so it lives in its own virtualenv
+(``$KEYSTONE_VENV``, default ``<repo>/.venv-keystone``), installed from PyPI the
+first time and reused afterwards (idempotent). Each start gets a fresh SQLite
+database and fernet keys in a work directory, ``keystone-manage bootstrap``, and
+uWSGI serving ``keystone.wsgi.api:application`` on a free loopback port.
+
+Command line (for a manual session)::
+
+    python -m tests.keystone.harness install      # just the virtualenv
+    python -m tests.keystone.harness up /tmp/ks   # install + start; prints the URL
+"""
+
+from __future__ import annotations
+
+import getpass
+import grp
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV = Path(os.environ.get("KEYSTONE_VENV", ROOT / ".venv-keystone"))
+PACKAGES = ("keystone", "uwsgi")
+ADMIN_PASSWORD = "keystone-admin-secret"
+REGION = "RegionOne"
+
+
+def _run(args: list[str], **kwargs) -> subprocess.CompletedProcess:
+    result = subprocess.run(args, capture_output=True, text=True, **kwargs)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed ({result.returncode}):\n"
+                           f"{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
+    return result
+
+
+def installed() -> bool:
+    """Whether the Keystone virtualenv is ready."""
+    return (VENV / "bin" / "keystone-manage").exists() and (VENV / "bin" / "uwsgi").exists()
+
+
+def install() -> Path:
+    """Create the virtualenv and install Keystone + uWSGI (no-op when present)."""
+    if installed():
+        return VENV
+    base_python = getattr(sys, "_base_executable", sys.executable)
+    _run([base_python, "-m", "venv", str(VENV)])
+    (VENV / ".gitignore").write_text("*\n")
+    _run([str(VENV / "bin" / "pip"), "install", "--quiet", *PACKAGES], timeout=1200)
+    if not installed():
+        raise RuntimeError(f"Keystone did not install into {VENV}")
+    return VENV
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _config(workdir: Path) -> str:
+    return f"""[DEFAULT]
+log_file = {workdir}/keystone.log
+[database]
+connection = sqlite:///{workdir}/keystone.db
+[token]
+provider = fernet
+expiration = 7200
+[fernet_tokens]
+key_repository = {workdir}/fernet-keys
+[fernet_receipts]
+key_repository = {workdir}/fernet-receipts
+[credential]
+key_repository = {workdir}/credential-keys
+[identity]
+password_hash_rounds = 4
+[cache]
+enabled = false
+"""
+
+
+@dataclass
+class Keystone:
+    """A running Keystone; ``url`` is the identity endpoint without /v3."""
+
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def conf(self) -> Path:
+        return self.workdir / "keystone.conf"
+
+    def _manage(self, *args: str) -> None:
+        _run([str(VENV / "bin" / "keystone-manage"), "--config-file", str(self.conf),
+              *args], cwd=self.workdir, timeout=300)
+
+    def start(self, timeout: float = 60) -> Keystone:
+        """Bootstrap a fresh Keystone and serve it; returns when /v3 answers."""
+        install()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.conf.write_text(_config(self.workdir))
+        user, group = getpass.getuser(), grp.getgrgid(os.getgid()).gr_name
+        self._manage("db_sync")
+        for command in ("fernet_setup", "credential_setup"):
+            self._manage(command, "--keystone-user", user, "--keystone-group", group)
+        endpoint = f"{self.url}/v3"
+        self._manage("bootstrap", "--bootstrap-password", ADMIN_PASSWORD,
+                     "--bootstrap-admin-url", endpoint, "--bootstrap-public-url", endpoint,
+                     "--bootstrap-internal-url", endpoint,
+                     "--bootstrap-region-id", REGION)
+        log = (self.workdir / "uwsgi.log").open("ab")
+        self.process = subprocess.Popen(
+            [str(VENV / "bin" / "uwsgi"), "--http-socket", f"127.0.0.1:{self.port}",
+             "--module", "keystone.wsgi.api:application", "--home", str(VENV),
+             "--master", "--processes", "2", "--threads", "2", "--die-on-term",
+             "--need-app", "--lazy-apps", "--add-header", "Connection: close",
+             "--env",
+             f"OS_KEYSTONE_CONFIG_FILES={self.conf}"],
+            stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
+            start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("keystone (uwsgi) exited:\n"
+                                   + (self.workdir / "uwsgi.log").read_text()[-3000:])
+            try:
+                if requests.get(endpoint, timeout=2).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("keystone did not answer on " + endpoint)
+
+    def stop(self) -> None:
+        """Stop the uWSGI process group we started."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["install"]:
+        print(install())
+        return 0
+    if argv[:1] == ["up"] and len(argv) == 2:
+        keystone = Keystone(Path(argv[1])).start()
+        print(keystone.url, keystone.process.pid if keystone.process else "")
+        return 0
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
