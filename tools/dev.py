@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Developer bootstrap: the README's two commands.
+
+    python3 tools/dev.py serve   # the API on 127.0.0.1:9292 (SQLite, file store, noauth)
+    python3 tools/dev.py test    # the whole test suite
+
+Needs only python3: creates .venv, installs glance (editable) with its test
+extras, and for ``test`` makes sure the database and message-bus services the
+suite talks to are running (starting them if they are installed but stopped).
+Stdlib only.
+"""
+
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+PYTHON = VENV / "bin" / "python"
+STAMP = VENV / ".glance-installed"
+
+# name, port, command that starts it when installed but stopped
+SERVICES = [
+    ("MariaDB", 3306, "start-stop-daemon --start --oknodo --background "
+                      "--exec /usr/sbin/mariadbd"),
+    ("PostgreSQL", 5432, "pg_ctlcluster --skip-systemctl-redirect "
+                         "$(ls /etc/postgresql) main start"),
+    ("RabbitMQ", 5672, "rabbitmq-server -detached"),
+]
+
+
+def _run(cmd: list[str], **kwargs) -> None:
+    subprocess.run(cmd, check=True, **kwargs)
+
+
+def _install_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for name in ("setup.cfg", "pyproject.toml"):
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_venv() -> None:
+    """Create .venv and (re)install glance when setup.cfg changed."""
+    if not PYTHON.exists():
+        print("Creating .venv ...", flush=True)
+        _run([sys.executable, "-m", "venv", str(VENV)])
+        _run([str(PYTHON), "-m", "pip", "install", "-q", "--upgrade", "pip", "setuptools",
+              "wheel"])
+    fingerprint = _install_fingerprint()
+    if STAMP.exists() and STAMP.read_text() == fingerprint:
+        return
+    print("Installing glance and its test dependencies into .venv ...", flush=True)
+    _run([str(PYTHON), "-m", "pip", "install", "-q", "-e", f"{ROOT}[test]"])
+    STAMP.write_text(fingerprint)
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def ensure_services() -> None:
+    """Start the local MariaDB, PostgreSQL and RabbitMQ if they are stopped."""
+    for name, port, command in SERVICES:
+        if _port_open(port):
+            continue
+        print(f"{name} is not answering on {port}; starting it ...", flush=True)
+        subprocess.run(command, shell=True, check=False)
+        deadline = time.monotonic() + 60
+        while not _port_open(port) and time.monotonic() < deadline:
+            time.sleep(1)
+        if not _port_open(port):
+            sys.exit(f"{name} did not start on 127.0.0.1:{port}; the DB and notification "
+                     "tests need it (see doc/source/contributor/testing.rst).")
+
+
+def serve(args: list[str]) -> int:
+    ensure_venv()
+    os.chdir(ROOT)
+    command = [str(VENV / "bin" / "glance-api"), "--config-file",
+               str(ROOT / "etc" / "glance-api.conf"), *args]
+    os.execv(command[0], command)
+    return 0  # not reached
+
+
+def test(args: list[str]) -> int:
+    ensure_venv()
+    ensure_services()
+    workers = os.environ.get("GLANCE_TEST_WORKERS", "2")
+    command = [str(PYTHON), "-m", "pytest", "-p", "no:cacheprovider", "-q",
+               "-n", workers, "--dist", "loadfile", *(args or ["tests"])]
+    print("+", " ".join(command), flush=True)
+    result = subprocess.run(command, cwd=ROOT, check=False)
+    if result.returncode == 5:
+        print("pytest collected no tests: that is a failure here.", file=sys.stderr)
+        return 1
+    return result.returncode
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in ("serve", "test"):
+        print(__doc__)
+        return 2
+    action, rest = sys.argv[1], sys.argv[2:]
+    return serve(rest) if action == "serve" else test(rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
