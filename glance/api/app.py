@@ -8,6 +8,7 @@ from oslo_log import log as logging
 from paste import deploy
 
 import glance.conf  # noqa: F401 - registers every option
+from glance import store as image_store
 from glance import version
 from glance.db import migration
 from glance.db.sqlalchemy import engine as db_engine
@@ -92,4 +93,5 @@ def init_app(args: list[str] | None = None, config_files: list[str] | None = Non
     logging.setup(CONF, "glance")
     if prepare:
         prepare_state()
+    image_store.init()
     return load_paste_app()

@@ -126,7 +126,10 @@ class ImageService:
             self.policy.authorize(context, "delete_deactivated_image", target)
         if image.protected:
             raise exception.ProtectedImageDelete(image_id=image_id)
-        return domain.Image.from_record(self.db.image_destroy(context, image_id))
+        deleted = domain.Image.from_record(self.db.image_destroy(context, image_id))
+        from glance.services import image_data  # noqa: PLC0415 - it imports this module
+        image_data.ImageDataService(self.db, self.policy).remove_data(deleted, context)
+        return deleted
 
     def add_tag(self, context, image_id: str, tag: str) -> None:
         """Add one tag (idempotent)."""

@@ -1,7 +1,7 @@
 """The v2 route table: path, HTTP method -> action, resource. 405s come for free."""
 
 from glance.api import wsgi
-from glance.api.v2 import image_members, image_tags, images, schemas
+from glance.api.v2 import image_actions, image_data, image_members, image_tags, images, schemas
 from glance.api.v2.metadefs import router as metadefs_router
 
 
@@ -10,6 +10,8 @@ def route_table() -> list[wsgi.Route]:
     images_resource = images.create_resource()
     tags_resource = image_tags.create_resource()
     schemas_resource = schemas.create_resource()
+    data_resource = image_data.create_resource()
+    actions_resource = image_actions.create_resource()
     members_resource = image_members.create_resource()
     return [
         wsgi.Route("/v2/schemas/{name:.*?}", schemas_resource, {"GET": "show"}),
@@ -18,6 +20,12 @@ def route_table() -> list[wsgi.Route]:
                    {"GET": "show", "PATCH": "update", "DELETE": "delete"}),
         wsgi.Route("/v2/images/{image_id}/tags/{tag_value}", tags_resource,
                    {"PUT": "update", "DELETE": "delete"}),
+        wsgi.Route("/v2/images/{image_id}/file", data_resource,
+                   {"GET": "download", "PUT": "upload"}),
+        wsgi.Route("/v2/images/{image_id}/actions/deactivate", actions_resource,
+                   {"POST": "deactivate"}),
+        wsgi.Route("/v2/images/{image_id}/actions/reactivate", actions_resource,
+                   {"POST": "reactivate"}),
         wsgi.Route("/v2/images/{image_id}/members", members_resource,
                    {"GET": "index", "POST": "create"}),
         wsgi.Route("/v2/images/{image_id}/members/{member_id}", members_resource,

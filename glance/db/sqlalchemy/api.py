@@ -441,7 +441,7 @@ def image_member_delete(image_id: str, member: str) -> None:
 
 def image_activate_with_location(context, image_id: str, values: dict[str, Any],
                                  url: str, metadata: dict[str, Any],
-                                 expected_status: str = "saving") -> dict[str, Any]:
+                                 expected_status: str = "saving") -> None:
     """Set the data columns and add an active location in one transaction.
 
     The write only happens while the image is still ``expected_status`` (and not
@@ -460,7 +460,6 @@ def image_activate_with_location(context, image_id: str, values: dict[str, Any],
                                   meta_data=jsonutils.dumps(metadata), status="active",
                                   created_at=now))
         session.flush()
-        return _orm_image_dict(session, row)
 
 
 def image_mark_pending_delete(image_id: str) -> None:

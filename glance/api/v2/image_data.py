@@ -1,0 +1,269 @@
+"""``/v2/images/{id}/file``: streaming upload (PUT) and download (GET) of image data.
+
+Downloads are WebOb conditional responses: a single ``Range`` (206, or 416 with
+``Content-Range: bytes */size``), ``If-Range`` and ``If-None-Match`` against the
+ETag (the image's os_hash, else its md5) are WebOb's work through the body's
+``app_iter_range``. Several ranges in one request are answered here with
+``multipart/byteranges``. Without a range, a local file goes to the server's
+``wsgi.file_wrapper`` (sendfile).
+"""
+
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import webob
+from oslo_config import cfg
+
+from glance import exception
+from glance import store as image_store
+from glance.api import wsgi
+from glance.api.middleware.range import LEGACY_RANGE_ENV
+from glance.api.v2.images import check_image_id
+from glance.domain.image import Image
+from glance.services.image_data import ImageDataService
+
+CONF = cfg.CONF
+READ_CHUNK = 1024 * 1024
+MAX_RANGES = 100
+_SPEC_RE = re.compile(r"^(\d*)-(\d*)$")
+
+
+class RangeNotSatisfiable(exception.GlanceException):
+    code = 416
+    message = "Requested range not satisfiable"
+
+    def __init__(self, size: int, message: str | None = None) -> None:
+        super().__init__(message)
+        self.headers = {"Content-Range": f"bytes */{size}"}
+
+
+# -- bodies ------------------------------------------------------------------------------
+
+Reader = Callable[[int, int | None], Iterator[bytes]]
+
+
+class DataBody:
+    """An app_iter over image data that can also serve any byte range of it."""
+
+    def __init__(self, read: Reader, close: Callable[[], None] | None = None) -> None:
+        self._read = read
+        self._close = close
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._read(0, None)
+
+    def app_iter_range(self, start: int, stop: int) -> "DataBody":
+        """WebOb's hook: the bytes ``start``..``stop - 1``."""
+        return DataBody(lambda _o, _n: self._read(start, stop - start), self._close)
+
+    def close(self) -> None:
+        if self._close is not None:
+            self._close()
+
+
+def _file_reader(handle) -> Reader:
+    def read(offset: int, length: int | None) -> Iterator[bytes]:
+        remaining = length
+        while remaining is None or remaining > 0:
+            size = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
+            chunk = os.pread(handle.fileno(), size, offset)
+            if not chunk:
+                return
+            offset += len(chunk)
+            if remaining is not None:
+                remaining -= len(chunk)
+            yield chunk
+    return read
+
+
+@dataclass
+class ImageData:
+    """What the download serializer renders: the image and a body (None: no data)."""
+
+    image: Image
+    body: DataBody | None = None
+    local_file: Any = None
+
+
+# -- multiple ranges ---------------------------------------------------------------------
+
+def parse_ranges(header: str, size: int) -> list[tuple[int, int]] | None:
+    """RFC 7233 byte ranges resolved against ``size`` as (start, stop) pairs.
+
+    None when the header is not a valid ``bytes=`` range set (it is then ignored);
+    unsatisfiable ranges are dropped, so an empty list means 416.
+    """
+    unit, sep, specs = header.partition("=")
+    if not sep or unit.strip().lower() != "bytes":
+        return None
+    resolved: list[tuple[int, int]] = []
+    parsed = 0
+    for spec in specs.split(","):
+        spec = spec.strip()
+        if not spec:
+            continue
+        match = _SPEC_RE.match(spec)
+        if match is None or spec == "-":
+            return None
+        first, last = match.groups()
+        parsed += 1
+        if first:
+            start = int(first)
+            if last and int(last) < start:
+                return None
+            stop = min(int(last) + 1, size) if last else size
+            if start < size:
+                resolved.append((start, stop))
+        elif int(last) > 0 and size > 0:
+            resolved.append((max(0, size - int(last)), size))
+    if parsed == 0 or parsed > MAX_RANGES:
+        return None
+    return resolved
+
+
+def _multipart(body: DataBody, ranges: list[tuple[int, int]], size: int,
+               content_type: str) -> tuple[str, int, Iterator[bytes]]:
+    boundary = uuid.uuid4().hex
+    heads = [(f"--{boundary}\r\nContent-Type: {content_type}\r\n"
+              f"Content-Range: bytes {start}-{stop - 1}/{size}\r\n\r\n").encode()
+             for start, stop in ranges]
+    tail = f"--{boundary}--\r\n".encode()
+    pairs = list(zip(heads, ranges, strict=True))
+    length = sum(len(h) + (stop - start) + 2 for h, (start, stop) in pairs)
+    length += len(tail)
+
+    def generate() -> Iterator[bytes]:
+        try:
+            for head, (start, stop) in pairs:
+                yield head
+                yield from body.app_iter_range(start, stop)
+                yield b"\r\n"
+            yield tail
+        finally:
+            body.close()
+
+    return f"multipart/byteranges; boundary={boundary}", length, generate()
+
+
+# -- the resource ------------------------------------------------------------------------
+
+class RequestDeserializer:
+    """Checks the upload request and hands the controller a stream of chunks."""
+
+    def upload(self, request: wsgi.Request) -> dict[str, Any]:
+        content_type = request.content_type
+        if content_type != "application/octet-stream":
+            raise exception.UnsupportedMediaType(content_type=content_type or "None")
+        backend = request.headers.get("X-Image-Meta-Store")
+        if backend is not None and image_store.is_multi_store() \
+                and backend not in image_store.store_ids():
+            raise image_store.UnknownStore(store=backend)
+        if not image_store.is_multi_store():
+            backend = None
+        return {"chunks": request.iter_body(CONF.upload_chunk_size),
+                "size": request.content_length, "backend": backend}
+
+
+class ImageDataController:
+    """Upload and download; each action takes plain arguments."""
+
+    def __init__(self, service: ImageDataService | None = None) -> None:
+        self.service = service or ImageDataService()
+
+    def upload(self, request: wsgi.Request, image_id: str, chunks, size: int | None,
+               backend: str | None) -> None:
+        check_image_id(image_id)
+        self.service.upload(request.context, image_id, chunks, size, backend)
+
+    def download(self, request: wsgi.Request, image_id: str) -> ImageData:
+        check_image_id(image_id)
+        found = self.service.download(request.context, image_id)
+        if found.location is None:
+            return ImageData(found.image)
+        path = self.service.local_path(found.location)
+        if path is not None:
+            try:
+                handle = open(path, "rb")  # noqa: SIM115 - closed by the body
+            except FileNotFoundError as err:
+                raise exception.NotFound(
+                    "The image data could not be found in the store.") from err
+            return ImageData(found.image, DataBody(_file_reader(handle), handle.close),
+                             handle)
+        location, context = found.location, request.context
+        body = DataBody(lambda offset, length: self.service.read(
+            location, offset, length, context))
+        return ImageData(found.image, body)
+
+
+class ResponseSerializer:
+    """Renders the download; the body is read by the server, not here."""
+
+    def upload(self, response: webob.Response, _result: None) -> None:
+        response.status_int = 204
+
+    def download(self, response: webob.Response, data: ImageData) -> None:
+        request = response.request
+        image = data.image
+        if data.body is None:
+            response.status_int = 204
+            return
+        response.content_type = "application/octet-stream"
+        response.charset = None
+        if image.checksum:
+            response.headers["Content-MD5"] = image.checksum
+        etag = image.os_hash_value or image.checksum
+        if etag:
+            response.etag = etag
+        response.headers["Accept-Ranges"] = "bytes"
+        size = image.size
+        if size is None:
+            response.app_iter = data.body
+            return
+        # Setting app_iter resets Content-Length, so the length always comes after it.
+        response.app_iter = data.body
+        response.content_length = size
+        response.conditional_response = True
+        range_header = request.headers.get("Range")
+        if range_header:
+            self._check_ranges(request, response, data, range_header, size)
+        elif data.local_file is not None and "wsgi.file_wrapper" in request.environ:
+            response.app_iter = request.environ["wsgi.file_wrapper"](
+                data.local_file, READ_CHUNK)
+            response.content_length = size
+
+    @staticmethod
+    def _check_ranges(request: wsgi.Request, response: webob.Response, data: ImageData,
+                      header: str, size: int) -> None:
+        """Legacy-header strictness, suffix-0 and several ranges; one range is WebOb's."""
+        if response not in request.if_range:
+            return
+        ranges = parse_ranges(header, size)
+        if ranges is None:
+            return
+        if not ranges:
+            data.body.close()
+            raise RangeNotSatisfiable(size)
+        if request.environ.get(LEGACY_RANGE_ENV) and ranges[0][1] < \
+                int(header.rpartition("-")[2] or 0) + 1:
+            data.body.close()
+            raise RangeNotSatisfiable(
+                size, "Invalid stop position in Content-Range header. The stop position "
+                f"MUST be in the inclusive range [0, {size - 1}].")
+        if len(ranges) == 1:
+            return
+        content_type, length, app_iter = _multipart(data.body, ranges, size,
+                                                    response.content_type)
+        response.status_int = 206
+        response.conditional_response = False
+        response.content_type = content_type
+        response.app_iter = app_iter
+        response.content_length = length
+
+
+def create_resource() -> wsgi.Resource:
+    """The image data resource for the router."""
+    return wsgi.Resource(ImageDataController(), RequestDeserializer(), ResponseSerializer())

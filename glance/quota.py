@@ -1,0 +1,67 @@
+"""Image data limits: ``[DEFAULT] image_size_cap`` and ``user_storage_quota``.
+
+The service asks for the byte budget of an upload before it starts (``upload_limit``)
+and enforces it on the stream; a known Content-Length is checked up front.
+"""
+
+import re
+from dataclasses import dataclass
+
+from oslo_config import cfg
+
+from glance import exception
+
+CONF = cfg.CONF
+_UNITS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}
+_QUOTA_RE = re.compile(r"^\s*(\d+)\s*([KMGT]?B?)\s*$", re.IGNORECASE)
+
+
+class ImageSizeLimitExceeded(exception.RequestEntityTooLarge):
+    message = "The incoming image is too large: The provided image is too large."
+
+
+class StorageQuotaFull(exception.RequestEntityTooLarge):
+    message = ("Image exceeds the storage quota: The size of the data %(size)s will "
+               "exceed the limit. %(remaining)s bytes remaining.")
+
+
+def parse_size(value: str) -> int:
+    """Bytes in a quota string such as ``0``, ``512MB`` or ``20GB``."""
+    match = _QUOTA_RE.match(str(value))
+    if match is None:
+        raise ValueError(f"Invalid storage quota: {value!r}")
+    number, unit = match.groups()
+    return int(number) * _UNITS[unit.upper().rstrip("B")]
+
+
+def storage_quota() -> int:
+    """``user_storage_quota`` in bytes; 0 = unlimited."""
+    return parse_size(CONF.user_storage_quota)
+
+
+@dataclass
+class UploadLimit:
+    """How many bytes an upload may bring, and which error going over raises."""
+
+    cap: int
+    quota_remaining: int | None  # None: no quota
+
+    def check(self, size: int) -> None:
+        """Raise 413 when ``size`` bytes would exceed the quota or the cap."""
+        if self.quota_remaining is not None and size > self.quota_remaining:
+            raise StorageQuotaFull(size=size, remaining=max(self.quota_remaining, 0))
+        if size > self.cap:
+            raise ImageSizeLimitExceeded()
+
+    @property
+    def maximum(self) -> int:
+        if self.quota_remaining is None:
+            return self.cap
+        return min(self.cap, max(self.quota_remaining, 0))
+
+
+def upload_limit(used_by_owner: int | None) -> UploadLimit:
+    """The limit for an upload by an owner already using ``used_by_owner`` bytes."""
+    quota = storage_quota()
+    remaining = None if quota <= 0 or used_by_owner is None else quota - used_by_owner
+    return UploadLimit(cap=CONF.image_size_cap, quota_remaining=remaining)

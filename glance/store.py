@@ -1,0 +1,313 @@
+"""Thin adapter over the glance_store library: set up, add, get and delete image data.
+
+Single-store (``[glance_store] stores``/``default_store``) and multi-store
+(``[DEFAULT] enabled_backends``) deployments both work; every driver
+glance_store has (file, http, rbd, swift, s3, cinder, vmware) is reached by
+configuration. Store errors become glance exceptions here.
+
+Writing to the file store skips the driver's ``add`` and writes the file itself,
+in the driver's own data directory and under the same URL the driver would
+produce: the driver hashes md5 and the os_hash in the writing thread, which caps
+an upload at one core's hashing speed, while the caller hashes on two other
+threads. Reading and deleting still go through glance_store.
+"""
+
+import hashlib
+import os
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import glance_store
+from glance_store import exceptions as store_exc
+from glance_store import location as store_location
+from glance_store import multi_backend
+from glance_store._drivers import filesystem
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from glance import exception
+from glance.conf import store as store_conf
+
+CONF = cfg.CONF
+LOG = logging.getLogger(__name__)
+_HASH_QUEUE_DEPTH = 4
+_initialized = False
+
+
+# -- errors ------------------------------------------------------------------------------
+
+class StorageFull(exception.RequestEntityTooLarge):
+    message = "Image storage media is full: %(reason)s"
+
+
+class StorageWriteDenied(exception.ServiceUnavailable):
+    message = "Insufficient permissions on image storage media: %(reason)s"
+
+
+class StoreAddDisabled(exception.GlanceException):
+    code = 410
+    message = "Error in store configuration. Adding images to store is disabled."
+
+
+class UnknownStore(exception.BadRequest):
+    message = "Store for identifier %(store)s not found"
+
+
+class DataNotFound(exception.NotFound):
+    message = "Image data for image %(image_id)s was not found in the store."
+
+
+class StoreFailure(exception.ServiceUnavailable):
+    message = "The image store failed: %(reason)s"
+
+
+# -- set-up ------------------------------------------------------------------------------
+
+def is_multi_store() -> bool:
+    """Whether ``[DEFAULT] enabled_backends`` is in use."""
+    return bool(CONF.enabled_backends)
+
+
+def init() -> None:
+    """Create and verify the configured stores (once per process)."""
+    global _initialized
+    if _initialized:
+        return
+    if is_multi_store():
+        store_conf.register_backend_opts(CONF)
+        multi_backend.create_multi_stores(CONF)
+        multi_backend.verify_store()
+    else:
+        glance_store.create_stores(CONF)
+        glance_store.verify_default_store()
+    _initialized = True
+
+
+def reset() -> None:
+    """Forget the stores (tests that change the store configuration)."""
+    global _initialized
+    _initialized = False
+    store_location.SCHEME_TO_CLS_MAP.clear()
+    store_location.SCHEME_TO_CLS_BACKEND_MAP.clear()
+
+
+def store_ids() -> list[str]:
+    """Store identifiers users may pick (multi-store), else an empty list."""
+    return list(CONF.enabled_backends or {})
+
+
+def default_backend() -> str | None:
+    """The multi-store default store id (None in single-store mode)."""
+    return CONF.glance_store.default_backend if is_multi_store() else None
+
+
+def _driver(backend: str | None):
+    if is_multi_store():
+        try:
+            return multi_backend.get_store_from_store_identifier(backend)
+        except store_exc.UnknownScheme as err:
+            raise UnknownStore(store=backend) from err
+    return glance_store.backend.get_store_from_scheme(CONF.glance_store.default_store)
+
+
+# -- hashing -----------------------------------------------------------------------------
+
+class _HashThread:
+    """One hash computed on its own thread from a bounded queue of chunks."""
+
+    def __init__(self, algorithm: str) -> None:
+        self.hasher = (hashlib.md5(usedforsecurity=False) if algorithm == "md5"
+                       else hashlib.new(algorithm))
+        self.queue: queue.Queue[bytes | None] = queue.Queue(_HASH_QUEUE_DEPTH)
+        self.thread = threading.Thread(target=self._run, name=f"hash-{algorithm}",
+                                       daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        update = self.hasher.update
+        while (chunk := self.queue.get()) is not None:
+            update(chunk)
+
+    def finish(self) -> str:
+        self.queue.put(None)
+        self.thread.join()
+        return self.hasher.hexdigest()
+
+
+class ParallelHasher:
+    """md5 and the os_hash, each on its own thread (hashlib releases the GIL)."""
+
+    def __init__(self, hashing_algo: str) -> None:
+        self.threads = [_HashThread("md5"), _HashThread(hashing_algo)]
+
+    def update(self, chunk: bytes) -> None:
+        for thread in self.threads:
+            thread.queue.put(chunk)
+
+    def finish(self) -> tuple[str, str]:
+        """Wait for both threads: (md5 hex, os_hash hex)."""
+        md5, os_hash = (thread.finish() for thread in self.threads)
+        return md5, os_hash
+
+
+# -- add ---------------------------------------------------------------------------------
+
+@dataclass
+class StoredData:
+    """Where the data went and what it hashed to."""
+
+    url: str
+    size: int
+    checksum: str
+    os_hash_value: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class _ChunkReader:
+    """File-like ``read(n)`` over an iterator of chunks, for glance_store drivers."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._buffer = b""
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            return self._buffer + b"".join(self._chunks)
+        while len(self._buffer) < size:
+            chunk = next(self._chunks, b"")
+            if not chunk:
+                break
+            self._buffer += chunk
+        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
+
+
+def _write_file(driver, image_id: str, chunks: Iterable[bytes], size: int | None,
+                hashing_algo: str, backend: str | None) -> StoredData:
+    datadir = driver._find_best_datadir(size or 0)
+    path = os.path.join(datadir, str(image_id))
+    hasher = ParallelHasher(hashing_algo)
+    written = 0
+    try:
+        with open(path, "xb", buffering=0) as handle:
+            for chunk in chunks:
+                hasher.update(chunk)
+                handle.write(chunk)
+                written += len(chunk)
+    except FileExistsError as err:
+        hasher.finish()
+        raise exception.Conflict(f"Image data for {image_id} already exists.") from err
+    except BaseException as err:
+        hasher.finish()
+        _unlink(path)
+        if isinstance(err, OSError) and err.errno in (27, 28):  # EFBIG, ENOSPC
+            raise StorageFull(reason=err.strerror) from err
+        if isinstance(err, PermissionError):
+            raise StorageWriteDenied(reason=err.strerror) from err
+        raise
+    checksum, os_hash = hasher.finish()
+    perm = driver.store_conf.filesystem_store_file_perm
+    if perm > 0:
+        try:
+            os.chmod(path, int(str(perm), 8))
+        except OSError:
+            LOG.warning("Cannot set permissions %s on %s", perm, path)
+    metadata = dict(driver._get_metadata(path) or {})
+    if backend:
+        metadata["store"] = backend
+    return StoredData(f"file://{path}", written, checksum, os_hash, metadata)
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError as err:
+        LOG.error("Cannot remove partial image data %s: %s", path, err)
+
+
+def add(image_id: str, chunks: Iterable[bytes], size: int | None, hashing_algo: str,
+        backend: str | None = None, context=None) -> StoredData:
+    """Store a stream of chunks; on any error nothing is left in the store.
+
+    ``size`` is the expected size when known (None or 0 when not). Exceptions raised
+    by ``chunks`` propagate unchanged after the partial data is removed.
+    """
+    backend = backend or default_backend()
+    driver = _driver(backend)
+    if isinstance(driver, filesystem.Store):
+        return _write_file(driver, image_id, chunks, size, hashing_algo, backend)
+    try:
+        if is_multi_store():
+            url, written, checksum, os_hash, metadata = multi_backend.add_with_multihash(
+                CONF, image_id, _ChunkReader(chunks), size or 0, backend, hashing_algo,
+                context=context)
+        else:
+            url, written, checksum, os_hash, metadata = (
+                glance_store.add_to_backend_with_multihash(
+                    CONF, image_id, _ChunkReader(chunks), size or 0, hashing_algo,
+                    context=context))
+    except store_exc.StoreAddDisabled as err:
+        raise StoreAddDisabled() from err
+    except store_exc.StorageFull as err:
+        raise StorageFull(reason=str(err)) from err
+    except store_exc.StorageWriteDenied as err:
+        raise StorageWriteDenied(reason=str(err)) from err
+    except store_exc.Duplicate as err:
+        raise exception.Conflict(f"Image data for {image_id} already exists.") from err
+    except store_exc.GlanceStoreException as err:
+        raise StoreFailure(reason=str(err)) from err
+    return StoredData(url, written, checksum, os_hash, dict(metadata or {}))
+
+
+# -- read / delete -----------------------------------------------------------------------
+
+def _backend_of(location: dict[str, Any]) -> str | None:
+    return (location.get("metadata") or {}).get("store") if is_multi_store() else None
+
+
+def local_path(location: dict[str, Any]) -> str | None:
+    """The file behind a ``file://`` location, when it exists on this host."""
+    url = location["url"]
+    if not url.startswith("file://"):
+        return None
+    path = url[len("file://"):]
+    return path if os.path.isfile(path) else None
+
+
+def get(location: dict[str, Any], offset: int = 0, length: int | None = None,
+        context=None) -> Iterator[bytes]:
+    """An iterator over ``length`` bytes (or all) of a location's data from ``offset``."""
+    url, backend = location["url"], _backend_of(location)
+    try:
+        if is_multi_store():
+            data, _size = multi_backend.get(url, backend, offset=offset,
+                                            chunk_size=length, context=context)
+        else:
+            data, _size = glance_store.get_from_backend(url, offset=offset,
+                                                        chunk_size=length,
+                                                        context=context)
+    except store_exc.NotFound as err:
+        raise exception.NotFound("The image data could not be found in the store.") \
+            from err
+    except store_exc.GlanceStoreException as err:
+        raise StoreFailure(reason=str(err)) from err
+    return iter(data)
+
+
+def delete(location: dict[str, Any], context=None) -> None:
+    """Remove a location's data; missing data is not an error."""
+    url, backend = location["url"], _backend_of(location)
+    try:
+        if is_multi_store():
+            multi_backend.delete(url, backend, context=context)
+        else:
+            glance_store.delete_from_backend(url, context=context)
+    except store_exc.NotFound:
+        LOG.info("Image data at %s was already gone", url)
+    except store_exc.GlanceStoreException as err:
+        LOG.error("Cannot delete image data at %s: %s", url, err)
