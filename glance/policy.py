@@ -1,16 +1,31 @@
 """The policy enforcer: rule defaults from glance.policies, overrides from the policy file."""
 
+import copy
 import time
 
 from oslo_config import cfg
+from oslo_log import log as logging
 from oslo_policy import opts as policy_opts
 from oslo_policy import policy
 
 from glance import exception, policies
 
 CONF = cfg.CONF
-policy_opts.set_defaults(CONF, policy_file="policy.yaml", enforce_scope=True,
-                         enforce_new_defaults=True)
+LOG = logging.getLogger(__name__)
+policy_opts.set_defaults(CONF, policy_file="policy.yaml", enforce_new_defaults=True)
+
+# oslo.policy 6 always checks scope and dropped its option; glance keeps the
+# operator-facing switch so that existing glance-api.conf files keep their meaning.
+ENFORCE_SCOPE_OPT = cfg.BoolOpt("enforce_scope", default=True, help="""
+Refuse (403) tokens whose scope is not one the rule accepts. Every glance rule
+is project-scoped, so system- and domain-scoped tokens are refused. When false,
+such a token is logged and then checked as if it were project-scoped, on its
+roles alone.
+""")
+try:
+    CONF.register_opt(ENFORCE_SCOPE_OPT, group="oslo_policy")
+except cfg.DuplicateOptError:  # registered by oslo.policy itself (older releases)
+    pass
 
 _ENFORCER: policy.Enforcer | None = None
 RULE_FILE_CHECK_INTERVAL = 1.0
@@ -57,9 +72,39 @@ def reset() -> None:
     _ENFORCER = None
 
 
+def _token_scope(context) -> str:
+    if getattr(context, "system_scope", None):
+        return "system"
+    if getattr(context, "domain_id", None) and not context.project_id:
+        return "domain"
+    return "project"
+
+
+def _scope_checked(enforcer: policy.Enforcer, context, action: str):
+    """The context to evaluate ``action`` with, or InvalidScope for a foreign scope."""
+    rule = enforcer.registered_rules.get(action)
+    scope = _token_scope(context)
+    if rule is None or not rule.scope_types or scope in rule.scope_types:
+        return context
+    if CONF.oslo_policy.enforce_scope:
+        raise InvalidScope(action=action)
+    LOG.warning("A %s-scoped token used %s, which is for %s-scoped tokens; allowed "
+                "because [oslo_policy] enforce_scope is false.", scope, action,
+                "/".join(rule.scope_types))
+    unscoped = copy.copy(context)
+    unscoped.system_scope = None
+    unscoped.domain_id = None
+    return unscoped
+
+
 def authorize(context, action: str, target: dict) -> None:
-    """Raise PolicyNotAuthorized unless ``context`` may do ``action`` on ``target``."""
+    """Raise PolicyNotAuthorized unless ``context`` may do ``action`` on ``target``.
+
+    A token of a scope the rule does not accept raises InvalidScope (403, never
+    turned into 404) unless ``[oslo_policy] enforce_scope`` is false.
+    """
     enforcer = get_enforcer()
+    context = _scope_checked(enforcer, context, action)
     try:
         allowed = enforcer.enforce(action, target, context)
     except policy.InvalidScope as err:

@@ -1,0 +1,171 @@
+"""Policy files change behaviour; scope and new-defaults switches are honoured."""
+
+import uuid
+
+import pytest
+import yaml
+from oslo_config import cfg
+
+from glance import policy
+from tests import helpers
+
+CONF = cfg.CONF
+OWNER, READER = helpers.MEMBER, helpers.READER
+SYSTEM_ADMIN = {"X-Roles": "admin,member,reader", "X-User-Id": "sys",
+                "OpenStack-System-Scope": "all"}
+PATCH = "application/openstack-images-v2.1-json-patch"
+
+
+@pytest.fixture
+def policy_rules(app, tmp_path):
+    """Write a policy file with the given rules and make glance use it."""
+    changed: list[tuple[str, str]] = []
+
+    def _use(rules: dict[str, str] | None = None, **options) -> None:
+        path = tmp_path / f"policy-{uuid.uuid4().hex}.yaml"
+        path.write_text(yaml.safe_dump(rules or {}))
+        CONF.set_override("policy_file", str(path), "oslo_policy")
+        changed.append(("policy_file", "oslo_policy"))
+        for name, value in options.items():
+            CONF.set_override(name, value, "oslo_policy")
+            changed.append((name, "oslo_policy"))
+        policy.reset()
+
+    yield _use
+    for name, group in changed:
+        CONF.clear_override(name, group)
+    policy.reset()
+
+
+def _route_exists(app, path: str) -> bool:
+    response = app.options(path, headers=OWNER, expect_errors=True)
+    return response.status_int == 405
+
+
+def test_deny_delete_deactivated_image(app, policy_rules):
+    image_id = app.post_json("/v2/images", {"disk_format": "raw", "container_format": "bare"},
+                             headers=OWNER).json["id"]
+    if not _route_exists(app, f"/v2/images/{image_id}/actions/deactivate"):
+        pytest.skip("POST /v2/images/{id}/actions/deactivate is not built yet")
+    policy_rules({"delete_deactivated_image": "role:admin"})
+    app.put(f"/v2/images/{image_id}/file", b"data",
+            headers={**OWNER, "Content-Type": "application/octet-stream"})
+    app.post(f"/v2/images/{image_id}/actions/deactivate", headers=OWNER)
+    denied = app.delete(f"/v2/images/{image_id}", headers=OWNER, expect_errors=True)
+    assert denied.status_int == 403
+    assert "delete_deactivated_image" in denied.text
+    assert app.delete(f"/v2/images/{image_id}", headers=helpers.ADMIN).status_int == 204
+
+
+def test_default_allows_deleting_a_deactivated_image(app):
+    image_id = app.post_json("/v2/images", {"disk_format": "raw", "container_format": "bare"},
+                             headers=OWNER).json["id"]
+    if not _route_exists(app, f"/v2/images/{image_id}/actions/deactivate"):
+        pytest.skip("POST /v2/images/{id}/actions/deactivate is not built yet")
+    app.put(f"/v2/images/{image_id}/file", b"data",
+            headers={**OWNER, "Content-Type": "application/octet-stream"})
+    app.post(f"/v2/images/{image_id}/actions/deactivate", headers=OWNER)
+    assert app.delete(f"/v2/images/{image_id}", headers=OWNER).status_int == 204
+
+
+def test_restrict_caller_chosen_ids(app, policy_rules):
+    policy_rules({"add_image_with_id": "role:admin"})
+    denied = app.post_json("/v2/images", {"id": str(uuid.uuid4())}, headers=OWNER,
+                           expect_errors=True)
+    assert denied.status_int == 403
+    assert "add_image_with_id" in denied.text
+    assert app.post_json("/v2/images", {}, headers=OWNER).status_int == 201
+    assert app.post_json("/v2/images", {"id": str(uuid.uuid4())},
+                         headers=helpers.ADMIN).status_int == 201
+
+
+def test_widen_publicize_image(app, policy_rules):
+    assert app.post_json("/v2/images", {"visibility": "public"}, headers=OWNER,
+                         expect_errors=True).status_int == 403
+    policy_rules({"publicize_image": "role:member"})
+    created = app.post_json("/v2/images", {"visibility": "public"}, headers=OWNER)
+    assert created.json["visibility"] == "public"
+
+
+def test_narrowing_get_image_hides_instead_of_forbidding(app, policy_rules):
+    image_id = app.post_json("/v2/images", {}, headers=OWNER).json["id"]
+    policy_rules({"get_image": "role:admin"})
+    assert app.get(f"/v2/images/{image_id}", headers=OWNER,
+                   expect_errors=True).status_int == 404
+    assert app.get(f"/v2/images/{image_id}", headers=helpers.ADMIN).status_int == 200
+
+
+def test_deny_listing(app, policy_rules):
+    policy_rules({"get_images": "!"})
+    response = app.get("/v2/images", headers=OWNER, expect_errors=True)
+    assert response.status_int == 403
+    assert "get_images" in response.text
+
+
+def test_deny_sharing(app, policy_rules):
+    image_id = app.post_json("/v2/images", {}, headers=OWNER).json["id"]
+    policy_rules({"add_member": "role:admin"})
+    response = app.post_json(f"/v2/images/{image_id}/members", {"member": "p9"},
+                             headers=OWNER, expect_errors=True)
+    assert response.status_int == 403
+    assert "add_member" in response.text
+
+
+def test_communitize_can_be_restricted(app, policy_rules):
+    image_id = app.post_json("/v2/images", {}, headers=OWNER).json["id"]
+    policy_rules({"communitize_image": "role:admin"})
+    response = app.patch(f"/v2/images/{image_id}",
+                         '[{"op": "replace", "path": "/visibility", "value": "community"}]',
+                         headers={**OWNER, "Content-Type": PATCH}, expect_errors=True)
+    assert response.status_int == 403
+    assert "communitize_image" in response.text
+
+
+def test_context_is_admin_rule_decides_who_sees_everything(app, policy_rules):
+    image_id = app.post_json("/v2/images", {"visibility": "private"},
+                             headers=OWNER).json["id"]
+    auditor = helpers.identity("auditor,reader", project="audit0project", user="aud")
+    assert app.get(f"/v2/images/{image_id}", headers=auditor,
+                   expect_errors=True).status_int == 404
+    policy_rules({"context_is_admin": "role:admin or role:auditor",
+                  "get_image": "rule:context_is_admin"})
+    assert app.get(f"/v2/images/{image_id}", headers=auditor).status_int == 200
+
+
+def test_old_defaults_when_new_defaults_are_off(app, policy_rules):
+    assert app.post_json("/v2/images", {}, headers=READER,
+                         expect_errors=True).status_int == 403
+    policy_rules(enforce_new_defaults=False)
+    # The deprecated default ("rule:default", empty = allow) is OR-ed in again.
+    assert app.post_json("/v2/images", {}, headers=READER).status_int == 201
+
+
+def test_system_scoped_tokens_are_refused(app):
+    image_id = app.post_json("/v2/images", {}, headers=OWNER).json["id"]
+    for method, path in (("GET", "/v2/images"), ("POST", "/v2/images"),
+                         ("GET", f"/v2/images/{image_id}"),
+                         ("GET", f"/v2/images/{image_id}/members"),
+                         ("DELETE", f"/v2/images/{image_id}")):
+        body = {"json": {}} if method == "POST" else {}
+        response = app.request(path, method=method, headers=SYSTEM_ADMIN,
+                               expect_errors=True, **body)
+        assert response.status_int == 403, (method, path, response.text)
+    assert app.get(f"/v2/images/{image_id}", headers=OWNER).status_int == 200
+
+
+def test_system_scope_allowed_when_enforce_scope_is_off(app, policy_rules):
+    policy_rules(enforce_scope=False)
+    assert app.get("/v2/images", headers=SYSTEM_ADMIN).status_int == 200
+    assert app.post_json("/v2/images", {}, headers=SYSTEM_ADMIN).status_int == 201
+
+
+def test_image_ids_are_never_reused(app):
+    """OSSN-0075: a deleted image's id is refused, in any project."""
+    image_id = str(uuid.uuid4())
+    app.post_json("/v2/images", {"id": image_id}, headers=OWNER)
+    app.delete(f"/v2/images/{image_id}", headers=OWNER)
+    for who in (OWNER, helpers.OTHER_MEMBER, helpers.ADMIN):
+        response = app.post_json("/v2/images", {"id": image_id}, headers=who,
+                                 expect_errors=True)
+        assert response.status_int == 409
+        assert f"Image ID {image_id} already exists!" in response.text
