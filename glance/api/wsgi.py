@@ -37,10 +37,14 @@ class Request(webob.Request):
 
         Without a Content-Length (chunked transfer) the server has already
         removed the chunk framing; we read ``wsgi.input`` until it is empty,
-        which is what mod_wsgi (WSGIChunkedRequest On), uwsgi and gunicorn need.
+        which is what mod_wsgi (WSGIChunkedRequest On) and gunicorn need. uwsgi
+        leaves ``wsgi.input`` empty for chunked requests; its own
+        ``uwsgi.chunked_read()`` yields the de-chunked pieces instead.
         """
         stream = self.environ["wsgi.input"]
         remaining = self.content_length
+        if remaining is None and "uwsgi.version" in self.environ and self.has_body():
+            stream = _UwsgiChunkedInput()
         while remaining is None or remaining > 0:
             size = chunk_size if remaining is None else min(chunk_size, remaining)
             chunk = stream.read(size)
@@ -73,6 +77,15 @@ class Request(webob.Request):
             return json.loads(raw)
         except (ValueError, RecursionError) as err:
             raise exception.MalformedJSON() from err
+
+
+class _UwsgiChunkedInput:
+    """A ``read()`` over uwsgi's chunked-body API (one client chunk per call)."""
+
+    def read(self, size: int = -1) -> bytes:
+        import uwsgi  # only importable inside a uwsgi worker
+
+        return uwsgi.chunked_read()
 
 
 def _json_default(value: Any) -> Any:
