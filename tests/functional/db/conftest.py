@@ -69,6 +69,9 @@ def db_engine(db_url) -> Iterator[sa.Engine]:
     """A plain engine on the throwaway database (no oslo.db facade)."""
     kwargs = {"connect_args": {"timeout": 60}} if db_url.startswith("sqlite") else {}
     engine = sa.create_engine(db_url, **kwargs)
+    if db_url.startswith("sqlite"):  # as glance's engine does, before anyone else writes
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA journal_mode = WAL")
     yield engine
     engine.dispose()
 
