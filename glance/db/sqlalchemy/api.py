@@ -99,41 +99,42 @@ def _listing_visibility(context, visibility: str | None,
 
 # -- row <-> dict ------------------------------------------------------------------------
 
-def _location_dict(row) -> dict[str, Any]:
-    return {"id": row.id, "url": row.value,
-            "metadata": jsonutils.loads(row.meta_data) if row.meta_data else {},
-            "status": row.status}
-
-
 def _load_children(session, image_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """Properties, tags and locations of several images in three queries."""
+    """Properties, tags and locations of several images, in one round trip."""
     children: dict[str, dict[str, Any]] = {
         image_id: {"properties": {}, "tags": [], "locations": []} for image_id in image_ids}
     if not image_ids:
         return children
-    props = session.execute(
-        sa.select(ImageProperty.image_id, ImageProperty.name, ImageProperty.value)
-        .where(ImageProperty.image_id.in_(image_ids), ImageProperty.deleted.is_(False)))
-    for image_id, name, value in props:
-        children[image_id]["properties"][name] = value
-    tags = session.execute(
-        sa.select(ImageTag.image_id, ImageTag.value)
-        .where(ImageTag.image_id.in_(image_ids), ImageTag.deleted.is_(False))
-        .order_by(ImageTag.id))
-    for image_id, value in tags:
-        children[image_id]["tags"].append(value)
-    locations = session.execute(
-        sa.select(ImageLocation)
+    null = sa.null()
+    union = sa.union_all(
+        sa.select(ImageProperty.image_id, sa.literal("p").label("kind"), ImageProperty.id,
+                  ImageProperty.name, ImageProperty.value, null.label("meta"),
+                  null.label("status"))
+        .where(ImageProperty.image_id.in_(image_ids), ImageProperty.deleted.is_(False)),
+        sa.select(ImageTag.image_id, sa.literal("t"), ImageTag.id, ImageTag.value, null,
+                  null, null)
+        .where(ImageTag.image_id.in_(image_ids), ImageTag.deleted.is_(False)),
+        sa.select(ImageLocation.image_id, sa.literal("l"), ImageLocation.id, null,
+                  ImageLocation.value, ImageLocation.meta_data, ImageLocation.status)
         .where(ImageLocation.image_id.in_(image_ids), ImageLocation.deleted.is_(False),
-               ImageLocation.status != "deleted")
-        .order_by(ImageLocation.id)).scalars()
-    for row in locations:
-        children[row.image_id]["locations"].append(_location_dict(row))
+               ImageLocation.status != "deleted"),
+    )
+    rows = session.execute(sa.select(union.subquery()).order_by("id")).all()
+    for image_id, kind, row_id, name, value, meta, status in rows:
+        child = children[image_id]
+        if kind == "p":
+            child["properties"][name] = value
+        elif kind == "t":
+            child["tags"].append(name)
+        else:
+            child["locations"].append({
+                "id": row_id, "url": value, "status": status,
+                "metadata": jsonutils.loads(meta) if meta else {}})
     return children
 
 
 def _image_dicts(session, rows: Iterable) -> list[dict[str, Any]]:
-    images = [{name: getattr(row, name) for name in IMAGE_COLUMNS} for row in rows]
+    images = [dict(row._mapping) for row in rows]
     children = _load_children(session, [image["id"] for image in images])
     for image in images:
         image.update(children[image["id"]])
@@ -142,7 +143,11 @@ def _image_dicts(session, rows: Iterable) -> list[dict[str, Any]]:
 
 # -- queries -----------------------------------------------------------------------------
 
-def _get_row(session, context, image_id: str, *, for_update: bool = False) -> Image:
+IMAGE_TABLE = Image.__table__
+
+
+def _get_row(session, context, image_id: str) -> Image:
+    """The ORM row (for writes) of a visible, live image."""
     query = sa.select(Image).where(Image.id == image_id, Image.deleted.is_(False),
                                    _can_see(context))
     row = session.execute(query).scalar_one_or_none()
@@ -151,10 +156,20 @@ def _get_row(session, context, image_id: str, *, for_update: bool = False) -> Im
     return row
 
 
+def _orm_image_dict(session, row: Image) -> dict[str, Any]:
+    image = {name: getattr(row, name) for name in IMAGE_COLUMNS}
+    image.update(_load_children(session, [row.id])[row.id])
+    return image
+
+
 def image_get(context, image_id: str) -> dict[str, Any]:
     """The image with its properties, tags and locations, if the caller may see it."""
     with _reader() as session:
-        return _image_dicts(session, [_get_row(session, context, image_id)])[0]
+        rows = session.execute(sa.select(IMAGE_TABLE).where(
+            Image.id == image_id, Image.deleted.is_(False), _can_see(context))).all()
+        if not rows:
+            raise exception.ImageNotFound(image_id=image_id)
+        return _image_dicts(session, rows)[0]
 
 
 _OPS = {
@@ -207,7 +222,7 @@ def image_get_all(context, query: ImageQuery) -> list[dict[str, Any]]:
         orm_query = session.query(Image).filter(*conditions)
         orm_query = db_utils.paginate_query(orm_query, Image, query.limit, sort_keys,
                                             marker=marker_row, sort_dirs=sort_dirs)
-        return _image_dicts(session, orm_query.all())
+        return _image_dicts(session, orm_query.with_entities(*IMAGE_TABLE.columns).all())
 
 
 def image_id_taken(image_id: str) -> bool:
@@ -267,7 +282,7 @@ def image_create(values: dict[str, Any], properties: dict[str, str],
             for value in dict.fromkeys(tags):
                 session.add(ImageTag(image_id=row.id, value=value, created_at=now))
             session.flush()
-            return _image_dicts(session, [row])[0]
+            return _orm_image_dict(session, row)
     except db_exc.DBDuplicateEntry as err:
         raise exception.ImageIdExists(image_id=values["id"]) from err
 
@@ -294,7 +309,7 @@ def image_update(context, image_id: str, values: dict[str, Any],
         if tags is not None:
             _set_tags(session, image_id, tags)
         session.flush()
-        return _image_dicts(session, [row])[0]
+        return _orm_image_dict(session, row)
 
 
 def image_destroy(context, image_id: str) -> dict[str, Any]:
@@ -302,7 +317,7 @@ def image_destroy(context, image_id: str) -> dict[str, Any]:
     with _writer() as session:
         row = _get_row(session, context, image_id)
         now = timeutils.utcnow()
-        image = _image_dicts(session, [row])[0]
+        image = _orm_image_dict(session, row)
         row.deleted, row.deleted_at, row.status, row.updated_at = True, now, "deleted", now
         for model in (ImageProperty, ImageTag, ImageLocation, ImageMember):
             session.execute(

@@ -17,6 +17,7 @@ from oslo_db.sqlalchemy import enginefacade
 CONF = cfg.CONF
 SQLITE_BUSY_TIMEOUT_S = 60
 SQLITE_POOL_SIZE = 8
+ANALYSIS_LIMIT = 1000
 
 _context_manager = enginefacade.transaction_context()
 _configured = False
@@ -62,9 +63,13 @@ def _install_sqlite_pragmas(engine: sqlalchemy.engine.Engine) -> None:
         # WAL is a property of the database file: set it once per process, not on
         # every connection (oslo.db gives SQLite a NullPool, so every transaction
         # opens a new connection). Outside any transaction, on the raw connection.
+        # Also refresh the planner's statistics (bounded work per index), so that
+        # SQLite keeps choosing the listing indexes as the tables grow.
         raw = engine.raw_connection()
         try:
             raw.driver_connection.execute("PRAGMA journal_mode = WAL")
+            raw.driver_connection.execute(f"PRAGMA analysis_limit = {ANALYSIS_LIMIT}")
+            raw.driver_connection.execute("ANALYZE")
         finally:
             raw.close()
 

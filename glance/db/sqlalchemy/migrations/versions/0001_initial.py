@@ -57,10 +57,12 @@ def upgrade() -> None:
         *_soft_delete_columns(),
         mysql_engine="InnoDB", mysql_charset="utf8mb4",
     )
-    for column in ("updated_at", "owner", "status", "visibility", "name", "deleted",
-                   "checksum", "os_hash_value"):
+    for column in ("updated_at", "owner", "status", "visibility", "name", "checksum",
+                   "os_hash_value"):
         op.create_index(f"ix_images_{column}", "images", [column])
-    op.create_index("ix_images_created_at_id", "images", ["created_at", "id"])
+    # The default listing order over live rows, without a sort step.
+    op.create_index("ix_images_deleted_created_at_id", "images",
+                    ["deleted", "created_at", "id"])
 
     _child_table(
         "image_properties",
