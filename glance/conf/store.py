@@ -69,8 +69,13 @@ def register_backend_opts(conf: cfg.ConfigOpts) -> None:
     """Register the per-store sections of ``enabled_backends`` (after config load)."""
     multi_backend.register_store_opts(conf)
     for backend, store_type in (conf.enabled_backends or {}).items():
-        if store_type == "file":
-            conf.set_default("filesystem_store_datadir", DEFAULT_DATADIR, group=backend)
+        if store_type != "file" or conf[backend].filesystem_store_datadirs:
+            continue
+        # glance_store later resets the per-store defaults to None (to fall back to
+        # [backend_defaults]), so pin the resolved value as an override.
+        conf.set_default("filesystem_store_datadir", DEFAULT_DATADIR, group=backend)
+        conf.set_override("filesystem_store_datadir",
+                          conf[backend].filesystem_store_datadir, group=backend)
 
 
 def list_opts() -> list:

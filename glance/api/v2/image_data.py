@@ -239,10 +239,11 @@ class ResponseSerializer:
     def _check_ranges(request: wsgi.Request, response: webob.Response, data: ImageData,
                       header: str, size: int) -> None:
         """Legacy-header strictness, suffix-0 and several ranges; one range is WebOb's."""
-        if response not in request.if_range:
-            return
         ranges = parse_ranges(header, size)
-        if ranges is None:
+        if ranges is None:  # not a valid range set: ignored (and kept from WebOb)
+            del request.environ["HTTP_RANGE"]
+            return
+        if response not in request.if_range:
             return
         if not ranges:
             data.body.close()
@@ -254,6 +255,10 @@ class ResponseSerializer:
                 size, "Invalid stop position in Content-Range header. The stop position "
                 f"MUST be in the inclusive range [0, {size - 1}].")
         if len(ranges) == 1:
+            # WebOb serves it; hand it the resolved form (it mishandles a suffix
+            # longer than the image, and spacing/case variants).
+            start, stop = ranges[0]
+            request.environ["HTTP_RANGE"] = f"bytes={start}-{stop - 1}"
             return
         content_type, length, app_iter = _multipart(data.body, ranges, size,
                                                     response.content_type)
