@@ -1,0 +1,1 @@
+"""The metadata definitions catalog files: load, unload and export (glance-manage)."""
