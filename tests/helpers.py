@@ -81,7 +81,7 @@ class Server:
             try:
                 if requests.get(self.url + "/healthcheck", timeout=1).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # workers still booting
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"glance-api did not start:\n{self.log_path.read_text()[-3000:]}")
