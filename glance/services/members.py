@@ -56,12 +56,16 @@ class MemberService:
     def list(self, context, image_id: str) -> list[dict[str, Any]]:
         """All members for the owner (and admins); a member only sees itself."""
         image = self.images.get(context, image_id)
-        own = None if self._is_owner(context, image) else context.owner
-        self.policy.authorize(context, "get_members", member_target(context, image, own))
-        _only_shared(image, "list")
-        if own is None:
+        if self._is_owner(context, image):
+            self.policy.authorize(context, "get_members",
+                                  member_target(context, image, None))
+            _only_shared(image, "list")
             return self.db.image_member_find(image.id)
-        return self.db.image_member_find(image.id, own)
+        mine = self.db.image_member_find(image.id, context.owner) if context.owner else []
+        self.policy.authorize(context, "get_members", member_target(
+            context, image, context.owner if mine else None))
+        _only_shared(image, "list")
+        return mine
 
     def get(self, context, image_id: str, member_id: str) -> dict[str, Any]:
         """One membership; 404 when absent or when the caller may not see it."""
