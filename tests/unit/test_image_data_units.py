@@ -1,0 +1,88 @@
+"""Unit tests: range parsing, the Content-Range filter, quota sizes, virtual size."""
+
+import pytest
+import webob
+
+from glance import quota
+from glance.api.middleware.range import LEGACY_RANGE_ENV, RangeHeaderFilter
+from glance.api.v2.image_data import parse_ranges
+from glance.services.image_data import virtual_size
+
+
+@pytest.mark.parametrize("header, expected", [
+    ("bytes=0-9", [(0, 10)]), ("bytes=5-", [(5, 40)]), ("bytes=-5", [(35, 40)]),
+    ("bytes=-100", [(0, 40)]), ("bytes=0-100", [(0, 40)]), ("bytes=40-", []),
+    ("bytes=-0", []), ("bytes=0-1, 5-6,,", [(0, 2), (5, 7)]), ("Bytes = 1-1", [(1, 2)]),
+    ("bytes=9-0", None), ("items=0-9", None), ("bytes=", None), ("bytes=-", None),
+    ("bytes=a-b", None), ("0-9", None), ("bytes=" + ",".join(["0-0"] * 101), None),
+])
+def test_parse_ranges(header, expected):
+    assert parse_ranges(header, 40) == expected
+
+
+def _filtered(header: str | None, method: str = "GET", range_: str | None = None):
+    seen = {}
+
+    @webob.dec.wsgify
+    def app(request):
+        seen.update(range=request.headers.get("Range"),
+                    legacy=request.environ.get(LEGACY_RANGE_ENV))
+        return webob.Response("ok")
+
+    request = webob.Request.blank("/", method=method)
+    if header is not None:
+        request.headers["Content-Range"] = header
+    if range_ is not None:
+        request.headers["Range"] = range_
+    response = request.get_response(RangeHeaderFilter(app))
+    return response, seen
+
+
+def test_filter_translates_legacy_header():
+    response, seen = _filtered("bytes 0-9/*")
+    assert response.status_int == 200
+    assert seen == {"range": "bytes=0-9", "legacy": True}
+
+
+def test_filter_keeps_range():
+    _, seen = _filtered("bytes 0-9/*", range_="bytes=3-4")
+    assert seen == {"range": "bytes=3-4", "legacy": None}
+
+
+@pytest.mark.parametrize("header", ["bytes */40", "bytes 9-0/*", "bytes 0-40/40", "junk"])
+def test_filter_rejects_malformed(header):
+    response, seen = _filtered(header)
+    assert response.status_int == 400
+    assert seen == {}
+
+
+def test_filter_ignores_uploads():
+    response, seen = _filtered("bytes */40", method="PUT")
+    assert response.status_int == 200
+
+
+@pytest.mark.parametrize("value, expected", [("0", 0), ("30B", 30), ("2KB", 2048),
+                                             ("1 GB", 1024 ** 3), ("5M", 5 * 1024 ** 2)])
+def test_parse_size(value, expected):
+    assert quota.parse_size(value) == expected
+
+
+def test_parse_size_rejects_garbage():
+    with pytest.raises(ValueError):
+        quota.parse_size("lots")
+
+
+def test_upload_limit_prefers_quota_error():
+    limit = quota.UploadLimit(cap=100, quota_remaining=30)
+    with pytest.raises(quota.StorageQuotaFull):
+        limit.check(200)
+    with pytest.raises(quota.ImageSizeLimitExceeded):
+        quota.UploadLimit(cap=10, quota_remaining=None).check(11)
+    assert limit.maximum == 30
+
+
+def test_virtual_size():
+    head = b"QFI\xfb" + b"\0" * 20 + (7).to_bytes(8, "big")
+    assert virtual_size("qcow2", 100, head) == 7
+    assert virtual_size("raw", 100, b"") == 100
+    assert virtual_size("vmdk", 100, b"") is None
