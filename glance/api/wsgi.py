@@ -138,6 +138,8 @@ class Resource:
                 response.status_int = 204
             else:
                 json_response(response, result)
+            if response.status_int == 204:
+                del response.content_type  # no body, so no media type
             return response
         except Exception as err:  # noqa: BLE001 - the fault layer decides
             return faults.from_exception(request, err)
