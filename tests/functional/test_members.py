@@ -1,6 +1,5 @@
 """Image members: sharing rules, member status, quota, and bad input (never a 500)."""
 
-import uuid
 
 import pytest
 
