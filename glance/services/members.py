@@ -29,7 +29,7 @@ def member_target(context, image: domain.Image, member_id: str | None) -> dict[s
 def _only_shared(image: domain.Image, verb: str) -> None:
     if image.visibility != "shared":
         raise exception.Forbidden(f"Not allowed to {verb} members for image {image.id}. "
-                                  "Only images with visibility 'shared' have members.")
+                                  "Only shared images have members.")
 
 
 class MemberService:
@@ -44,12 +44,20 @@ class MemberService:
         return context.is_admin or (context.owner is not None
                                     and image.owner == context.owner)
 
+    def _owner_only(self, context, image: domain.Image, verb: str) -> None:
+        """A floor under the policy: whatever the policy file says, only the
+        owning project (or an administrator) adds and removes members."""
+        if not self._is_owner(context, image):
+            raise exception.Forbidden(f"Not allowed to {verb} members for image "
+                                      f"{image.id}: only its owner may.")
+
     def create(self, context, image_id: str, member_id: str) -> dict[str, Any]:
         """Share a visible image the caller owns with ``member_id`` (status pending)."""
         image = self.images.get(context, image_id)
         self.policy.authorize(context, "add_member",
                               member_target(context, image, member_id))
         _only_shared(image, "create")
+        self._owner_only(context, image, "create")
         return self.db.image_member_create(image.id, member_id,
                                            CONF.image_member_quota)
 
@@ -92,6 +100,9 @@ class MemberService:
         self.policy.authorize(context, "modify_member",
                               member_target(context, image, member_id))
         _only_shared(image, "update")
+        if not context.is_admin and member_id != context.owner:
+            raise exception.Forbidden("Only the member project may change the status of "
+                                      "its membership.")
         return self.db.image_member_update(image.id, member_id, status)
 
     def delete(self, context, image_id: str, member_id: str) -> None:
@@ -100,4 +111,5 @@ class MemberService:
         self.policy.authorize(context, "delete_member",
                               member_target(context, image, member_id))
         _only_shared(image, "delete")
+        self._owner_only(context, image, "delete")
         self.db.image_member_delete(image.id, member_id)

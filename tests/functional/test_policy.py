@@ -169,3 +169,33 @@ def test_image_ids_are_never_reused(app):
                                  expect_errors=True)
         assert response.status_int == 409
         assert f"Image ID {image_id} already exists!" in response.text
+
+
+@pytest.mark.parametrize("options", [{"enforce_new_defaults": False},
+                                     {"rules": {"modify_image": "", "delete_image": "",
+                                                "add_member": "", "delete_member": "",
+                                                "modify_member": ""}}])
+def test_permissive_policy_still_protects_other_projects_images(app, policy_rules, options):
+    """Like Glance's database layer: only the owner (or an admin) changes an image."""
+    image_id = app.post_json("/v2/images", {}, headers=OWNER).json["id"]
+    public_id = app.post_json("/v2/images", {"visibility": "public"},
+                              headers=helpers.ADMIN).json["id"]
+    members = f"/v2/images/{image_id}/members"
+    app.post_json(members, {"member": helpers.PROJECT_2}, headers=OWNER)
+    policy_rules(options.get("rules"), **{k: v for k, v in options.items() if k != "rules"})
+    other = helpers.OTHER_MEMBER
+    patch = '[{"op": "replace", "path": "/name", "value": "stolen"}]'
+    for target in (image_id, public_id):
+        path = f"/v2/images/{target}"
+        assert app.patch(path, patch, headers={**other, "Content-Type": PATCH},
+                         expect_errors=True).status_int == 403
+        assert app.put(f"{path}/tags/x", headers=other, expect_errors=True).status_int == 403
+        assert app.delete(path, headers=other, expect_errors=True).status_int == 403
+    assert app.post_json(members, {"member": "p7"}, headers=other,
+                         expect_errors=True).status_int == 403
+    assert app.delete(f"{members}/{helpers.PROJECT_2}", headers=other,
+                      expect_errors=True).status_int == 403
+    # The owner may not accept on the member's behalf.
+    assert app.put_json(f"{members}/{helpers.PROJECT_2}", {"status": "accepted"},
+                        headers=OWNER, expect_errors=True).status_int == 403
+    assert app.get(f"/v2/images/{image_id}", headers=OWNER).json["name"] is None

@@ -81,6 +81,19 @@ def _can_see(context, member_status: str | None = None) -> sa.ColumnElement:
     return sa.or_(*clauses)
 
 
+def check_mutable(context, owner: str | None) -> None:
+    """Only administrators and the owning project change an image, whatever the policy.
+
+    Policy rules decide who may try; this floor keeps a permissive policy file
+    (or ``enforce_new_defaults = False``) from letting a member project, or anyone
+    who sees a public image, change or delete someone else's image.
+    """
+    if context.is_admin:
+        return
+    if context.owner is None or owner != context.owner:
+        raise exception.Forbidden("You do not own this image.")
+
+
 def _listing_visibility(context, visibility: str | None,
                         member_status: str) -> list[sa.ColumnElement]:
     """Conditions that decide which visible images a list call returns."""
@@ -147,12 +160,13 @@ IMAGE_TABLE = Image.__table__
 
 
 def _get_row(session, context, image_id: str) -> Image:
-    """The ORM row (for writes) of a visible, live image."""
+    """The ORM row (for writes) of a visible, live image the caller may change."""
     query = sa.select(Image).where(Image.id == image_id, Image.deleted.is_(False),
                                    _can_see(context))
     row = session.execute(query).scalar_one_or_none()
     if row is None:
         raise exception.ImageNotFound(image_id=image_id)
+    check_mutable(context, row.owner)
     return row
 
 
