@@ -68,7 +68,7 @@ class Server:
         self.log_path = config_path.parent / "glance-api.log"
         self.process: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 30) -> "Server":
+    def start(self, timeout: float = 90) -> "Server":
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "glance.cmd.api", "--config-file", str(self.config_path)],
