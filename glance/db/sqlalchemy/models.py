@@ -280,3 +280,46 @@ class PurgedImageId(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     purged_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=_now)
+
+
+# -- tasks
+# Asynchronous operations (legacy ``import`` tasks and the ``api_image_import``
+# tasks of interoperable import). A task whose ``expires_at`` has passed is
+# soft-deleted; ``glance-manage db purge`` removes the rows later.
+
+
+class Task(TimestampMixin, Base):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        # The default listing order of live tasks, and the expiry sweep.
+        Index("ix_tasks_deleted_created_at_id", "deleted", "created_at", "id"),
+        Index("ix_tasks_deleted_expires_at", "deleted", "expires_at"),
+        Index("ix_tasks_owner", "owner"),
+        Index("ix_tasks_status", "status"),
+        Index("ix_tasks_type", "type"),
+        Index("ix_tasks_image_id", "image_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    type: Mapped[str] = mapped_column(String(30), nullable=False)
+    status: Mapped[str] = mapped_column(String(30), nullable=False)
+    owner: Mapped[str] = mapped_column(String(255), nullable=False)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    image_id: Mapped[str | None] = mapped_column(String(36))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    # "host:pid" of the process running the task: lets a restarted process
+    # fail the tasks a dead process left behind, and only those.
+    runner: Mapped[str | None] = mapped_column(String(255))
+
+
+class TaskInfo(Base):
+    """A task's input, result and message (large JSON text, read on show only)."""
+
+    __tablename__ = "task_info"
+
+    task_id: Mapped[str] = mapped_column(String(36), ForeignKey("tasks.id"),
+                                         primary_key=True)
+    input: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str | None] = mapped_column(Text)

@@ -156,8 +156,9 @@ def test_models_match_migrated_schema(db_engine):
 
 def test_sync_from_previous_release_schema(db_engine):
     _upgrade_to(db_engine, BEFORE_CHANGE)
-    assert [s.phase for s in migration.pending_steps(db_engine)] == [
-        "expand", "migrate", "contract"]
+    phases = [s.phase for s in migration.pending_steps(db_engine)]
+    assert sorted(set(phases)) == ["contract", "expand", "migrate"]
+    assert phases == sorted(phases, key=("expand", "migrate", "contract").index)
     assert migration.check(db_engine)[0] == 3
     migration.db_sync(engine=db_engine)
     assert migration.is_current(db_engine)
@@ -217,6 +218,7 @@ def test_triggers_keep_both_columns_in_step_during_the_window(db_engine):
         connection.execute(sa.text("UPDATE image_locations SET status = 'pending_delete'"
                                    " WHERE id = :id"), {"id": old})
     assert _location(db_engine, old) == ({"by": "new", "n": 3},) * 2
+    migration.expand(db_engine)  # later expand revisions, if any
     migration.migrate(db_engine)
     migration.contract(db_engine)
     assert schema.snapshot(db_engine).triggers == set()
