@@ -2,12 +2,14 @@
 
 import itertools
 
-from glance.conf import api, database, image_format, paste, server, store
+from glance.conf import api, database, image_format, image_import, paste, server, store
 
 
 def list_opts() -> list:
     """Return (group, options) pairs, [DEFAULT] first, then groups alphabetically."""
-    default_opts = list(itertools.chain(server.opts, api.opts, store.opts))
+    default_opts = list(itertools.chain(server.opts, api.opts, store.opts,
+                                        image_import.default_opts))
     groups = [(None, default_opts)]
     groups += paste.list_opts() + image_format.list_opts() + database.list_opts()
+    groups += image_import.list_opts()[1:]
     return [groups[0]] + sorted(groups[1:], key=lambda item: str(item[0]))
