@@ -33,10 +33,10 @@ CASES = [pytest.param(call, role, expected, id=f"{call['name']}-{role}")
 
 
 def _route_exists(app, path: str) -> bool:
-    """Whether another dev's route is there yet (an unknown path answers 404 + text)."""
+    """Whether another dev's route is there yet (an unknown path answers 404, a known one 405)."""
     image = app.post_json("/v2/images", {}, headers=IDENTITIES["owner_member"]).json
-    response = app.options(path.format(image_id=image["id"]), expect_errors=True,
-                           headers=IDENTITIES["owner_member"])
+    response = app.request(path.format(image_id=image["id"]), method="PATCH",
+                           expect_errors=True, headers=IDENTITIES["owner_member"])
     return response.status_int == 405
 
 
@@ -51,9 +51,11 @@ def _subject(app, call: dict) -> dict[str, str]:
         app.post_json(members, {"member": project}, headers=owner)
     app.put_json(f"{members}/{ACCEPTED}", {"status": "accepted"},
                  headers=IDENTITIES["accepted_member"])
-    if call.get("setup") == "active":
+    if call.get("setup") in ("active", "deactivated"):
         app.put(f"/v2/images/{image['id']}/file", b"0123456789",
                 headers={**owner, "Content-Type": "application/octet-stream"})
+    if call.get("setup") == "deactivated":
+        app.post(f"/v2/images/{image['id']}/actions/deactivate", headers=owner)
     return {"image_id": image["id"], "pending": PENDING, "accepted": ACCEPTED,
             "new_uuid": str(uuid.uuid4())}
 
