@@ -40,10 +40,15 @@ class Identity:
     user_id: str
     auth_url: str
     system: bool = False
+    domain_id: str | None = None
 
     def session(self) -> ks_session.Session:
-        scope = ({"system_scope": "all"} if self.system else
-                 {"project_id": self.project_id})
+        if self.system:
+            scope = {"system_scope": "all"}
+        elif self.domain_id:
+            scope = {"domain_id": self.domain_id}
+        else:
+            scope = {"project_id": self.project_id}
         auth = v3.Password(auth_url=self.auth_url, username=self.name,
                            password=self.password, user_domain_id="default", **scope)
         return ks_session.Session(auth=auth)
@@ -69,7 +74,7 @@ def admin_client(keystone) -> ks_client.Client:
 
 @pytest.fixture(scope="session")
 def identities(keystone, admin_client) -> dict[str, Identity]:
-    """alice-admin/alice-member/alice-reader in project A, bob in B, glance, sysadmin."""
+    """alice-admin/-member/-reader in project A, bob in B, glance, domain and system admins."""
     ks = admin_client
     roles = {role.name: role for role in ks.roles.list()}
     projects = {name: ks.projects.create(name=name, domain="default")
@@ -85,6 +90,12 @@ def identities(keystone, admin_client) -> dict[str, Identity]:
         ks.roles.grant(roles[role], user=user, project=projects[project])
         found[name] = Identity(name, password, projects[project].id, user.id,
                                keystone.url + "/v3")
+    domain_admin = ks.users.create(name="domain-admin", domain="default",
+                                   password="pw-domain-admin")
+    ks.roles.grant(roles["admin"], user=domain_admin, domain="default")
+    found["domain-admin"] = Identity("domain-admin", "pw-domain-admin", None,
+                                     domain_admin.id, keystone.url + "/v3",
+                                     domain_id="default")
     admin = ks.users.find(name="admin")
     found["system-admin"] = Identity("admin", harness.ADMIN_PASSWORD, None, admin.id,
                                      keystone.url + "/v3", system=True)

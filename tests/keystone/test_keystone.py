@@ -57,6 +57,18 @@ def test_system_scoped_token_is_refused(glance, tokens):
                  json={}).status_code == 403
 
 
+def test_domain_scoped_token_is_refused(glance, tokens):
+    assert _call(glance, "GET", "/v2/images", tokens["domain-admin"]).status_code == 403
+
+
+def test_implied_roles_reach_the_context(glance, tokens, identities):
+    """alice-admin holds only 'admin'; Keystone's implied roles add member and reader."""
+    created = _call(glance, "POST", "/v2/images", tokens["alice-admin"],
+                    json={"name": "by-implied-member", "visibility": "public"})
+    assert created.status_code == 201, created.text
+    assert created.json()["owner"] == identities["alice-admin"].project_id
+
+
 def test_projects_are_isolated_and_sharing_works(glance, tokens, identities):
     image = _call(glance, "POST", "/v2/images", tokens["alice-member"],
                   json={"name": "to-share"}).json()
