@@ -2,9 +2,19 @@
 
 from oslo_config import cfg
 
-from glance.conf import api, database, image_format, image_import, paste, server, store
+from glance.conf import (
+    api,
+    database,
+    image_format,
+    image_import,
+    import_filtering,
+    paste,
+    server,
+    store,
+)
 
 CONF = cfg.CONF
 
-for _module in (server, api, image_format, paste, database, store, image_import):
+for _module in (server, api, image_format, paste, database, store, image_import,
+                import_filtering):
     _module.register_opts(CONF)

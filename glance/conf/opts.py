@@ -2,7 +2,16 @@
 
 import itertools
 
-from glance.conf import api, database, image_format, image_import, paste, server, store
+from glance.conf import (
+    api,
+    database,
+    image_format,
+    image_import,
+    import_filtering,
+    paste,
+    server,
+    store,
+)
 
 
 def list_opts() -> list:
@@ -11,5 +20,5 @@ def list_opts() -> list:
                                         image_import.default_opts))
     groups = [(None, default_opts)]
     groups += paste.list_opts() + image_format.list_opts() + database.list_opts()
-    groups += image_import.list_opts()[1:]
+    groups += image_import.list_opts()[1:] + import_filtering.list_opts()
     return [groups[0]] + sorted(groups[1:], key=lambda item: str(item[0]))

@@ -216,6 +216,11 @@ class ResponseSerializer:
     def create(self, response: webob.Response, image: Image) -> None:
         wsgi.json_response(response, image_view(image), status=201)
         response.location = f"{response.request.application_url}/v2/images/{image.id}"
+        from glance.api.v2 import discovery  # noqa: PLC0415 - discovery imports services
+
+        response.headers["OpenStack-image-import-methods"] = discovery.import_methods_header()
+        if (store_ids := discovery.store_ids_header()) is not None:
+            response.headers["OpenStack-image-store-ids"] = store_ids
 
     def show(self, response: webob.Response, image: Image) -> None:
         wsgi.json_response(response, image_view(image))

@@ -1,7 +1,17 @@
 """The v2 route table: path, HTTP method -> action, resource. 405s come for free."""
 
 from glance.api import wsgi
-from glance.api.v2 import image_actions, image_data, image_members, image_tags, images, schemas
+from glance.api.v2 import (
+    discovery,
+    image_actions,
+    image_data,
+    image_import,
+    image_members,
+    image_tags,
+    images,
+    schemas,
+    tasks,
+)
 from glance.api.v2.metadefs import router as metadefs_router
 
 
@@ -13,6 +23,9 @@ def route_table() -> list[wsgi.Route]:
     data_resource = image_data.create_resource()
     actions_resource = image_actions.create_resource()
     members_resource = image_members.create_resource()
+    tasks_resource = tasks.create_resource()
+    import_resource = image_import.create_resource()
+    discovery_resource = discovery.create_resource()
     return [
         wsgi.Route("/v2/schemas/{name:.*?}", schemas_resource, {"GET": "show"}),
         wsgi.Route("/v2/images", images_resource, {"GET": "index", "POST": "create"}),
@@ -30,6 +43,17 @@ def route_table() -> list[wsgi.Route]:
                    {"GET": "index", "POST": "create"}),
         wsgi.Route("/v2/images/{image_id}/members/{member_id}", members_resource,
                    {"GET": "show", "PUT": "update", "DELETE": "delete"}),
+        wsgi.Route("/v2/images/{image_id}/stage", import_resource, {"PUT": "stage"}),
+        wsgi.Route("/v2/images/{image_id}/import", import_resource,
+                   {"POST": "import_image"}),
+        wsgi.Route("/v2/images/{image_id}/tasks", tasks_resource, {"GET": "image_tasks"}),
+        wsgi.Route("/v2/tasks", tasks_resource, {"GET": "index", "POST": "create"}),
+        wsgi.Route("/v2/tasks/{task_id}", tasks_resource, {"GET": "show"}),
+        wsgi.Route("/v2/info/import", discovery_resource, {"GET": "get_import_info"}),
+        wsgi.Route("/v2/info/stores", discovery_resource, {"GET": "get_stores"}),
+        wsgi.Route("/v2/info/stores/detail", discovery_resource,
+                   {"GET": "get_stores_detail"}),
+        wsgi.Route("/v2/info/usage", discovery_resource, {"GET": "get_usage"}),
         *metadefs_router.route_table(),
     ]
 
@@ -39,4 +63,5 @@ class API(wsgi.Router):
 
     @classmethod
     def factory(cls, global_conf: dict, **local_conf) -> "API":
+        tasks.recover_interrupted_tasks()
         return cls(route_table())

@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from glance import exception, schema
 from glance.api import wsgi
-from glance.api.v2 import image_members
+from glance.api.v2 import image_members, tasks
 from glance.api.v2.metadefs import schemas as metadef_schemas
 
 # name -> function returning the schema document. Other resources add theirs here.
@@ -13,6 +13,8 @@ SCHEMAS: dict[str, Callable[[], dict]] = {
     "images": schema.images_schema,
     "member": image_members.member_schema,
     "members": image_members.members_schema,
+    "task": tasks.task_schema,
+    "tasks": tasks.tasks_schema,
     **metadef_schemas.SCHEMAS,
 }
 

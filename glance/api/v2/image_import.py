@@ -1,0 +1,85 @@
+"""``PUT /v2/images/{id}/stage`` and ``POST /v2/images/{id}/import``."""
+
+from typing import Any
+
+import webob
+from oslo_config import cfg
+
+from glance import exception
+from glance import store as image_store
+from glance.api import wsgi
+from glance.api.v2.images import check_image_id
+from glance.services.image_import import ImportService
+
+CONF = cfg.CONF
+
+
+class RequestDeserializer:
+    def stage(self, request: wsgi.Request) -> dict[str, Any]:
+        content_type = request.content_type
+        if content_type != "application/octet-stream":
+            raise exception.UnsupportedMediaType(content_type=content_type or "None")
+        return {"chunks": request.iter_body(CONF.upload_chunk_size),
+                "size": request.content_length}
+
+    def import_image(self, request: wsgi.Request) -> dict[str, Any]:
+        body = request.json_body()
+        if not isinstance(body, dict):
+            raise exception.BadRequest("The request body must be a JSON object.")
+        method = body.get("method")
+        if not isinstance(method, dict) or not isinstance(method.get("name"), str):
+            raise exception.BadRequest("Import request requires a 'method' object with "
+                                       "a 'name'.")
+        stores = body.get("stores")
+        if stores is not None and (not isinstance(stores, list) or
+                                   not all(isinstance(s, str) for s in stores)):
+            raise exception.BadRequest("'stores' must be a list of store identifiers.")
+        flags = {}
+        for name, default in (("all_stores", False), ("all_stores_must_succeed", True)):
+            value = body.get(name, default)
+            if not isinstance(value, bool):
+                raise exception.BadRequest(f"'{name}' must be a boolean.")
+            flags[name] = value
+        header_store = request.headers.get("X-Image-Meta-Store")
+        if header_store and image_store.is_multi_store() and \
+                header_store not in image_store.store_ids():
+            raise image_store.UnknownStore(store=header_store)
+        return {"method": method["name"], "uri": method.get("uri"), "stores": stores,
+                "header_store": header_store or None, "request_body": body, **flags}
+
+
+class ImageImportController:
+    def __init__(self, service: ImportService | None = None) -> None:
+        self.service = service or ImportService()
+
+    def stage(self, request: wsgi.Request, image_id: str, chunks, size: int | None) -> None:
+        check_image_id(image_id)
+        self.service.stage(request.context, image_id, chunks, size)
+
+    def import_image(self, request: wsgi.Request, image_id: str, method: str,
+                     uri: str | None, stores: list[str] | None, header_store: str | None,
+                     request_body: dict, all_stores: bool,
+                     all_stores_must_succeed: bool):
+        check_image_id(image_id)
+        return self.service.import_image(
+            request.context, image_id, method, uri=uri, stores=stores,
+            all_stores=all_stores, all_stores_must_succeed=all_stores_must_succeed,
+            header_store=header_store, request_body=request_body)
+
+
+class ResponseSerializer:
+    def stage(self, response: webob.Response, _result: None) -> None:
+        response.status_int = 204
+
+    def import_image(self, response: webob.Response, task) -> None:
+        response.status_int = 202
+        response.content_type = None
+        response.body = b""
+        # The same id the request_id middleware answers with (the task's request id).
+        if task.request_id:
+            response.headers["x-openstack-request-id"] = task.request_id
+
+
+def create_resource() -> wsgi.Resource:
+    return wsgi.Resource(ImageImportController(), RequestDeserializer(),
+                         ResponseSerializer())

@@ -1,0 +1,402 @@
+"""Interoperable image import: stage, then import (glance-direct, web-download,
+copy-image), and the legacy ``import`` task.
+
+Every import is an ``api_image_import`` task run on the background executor:
+
+1. the data is brought to the staging area (``[os_glance_staging_store]``):
+   already there for glance-direct, downloaded for web-download, read from an
+   existing store for copy-image;
+2. it is written to each target store through glance.store (md5 and os_hash
+   computed on the stream);
+3. the image becomes ``active`` with its checksum, hash and locations; the task
+   ends in ``success``. On failure the image goes back to ``queued`` (copy-image:
+   stays active), ``os_glance_failed_import`` names the stores that failed and the
+   task's message says why. The staged data is removed either way.
+"""
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from glance import exception, policy, quota, schema
+from glance import store as image_store
+from glance.db.sqlalchemy import api as db_api
+from glance.domain import image as image_domain
+from glance.domain import task as task_domain
+from glance.services import image_data, web_download
+from glance.services import images as image_service
+from glance.services import tasks as task_service
+
+CONF = cfg.CONF
+LOG = logging.getLogger(__name__)
+CHUNK = 1024 * 1024
+MIB = 1024 * 1024
+IMPORT_TASK = "os_glance_import_task"
+IMPORTING = "os_glance_importing_to_stores"
+FAILED = "os_glance_failed_import"
+
+
+class ImportFailed(exception.GlanceException):
+    message = "Image import failed: %(reason)s"
+
+
+class UnknownImportMethod(exception.BadRequest):
+    message = "Unknown import method name '%(method)s'."
+
+
+def enabled_methods() -> list[str]:
+    """Import methods offered here (copy-image needs several stores)."""
+    methods = list(dict.fromkeys(CONF.enabled_import_methods))
+    if not image_store.is_multi_store() and "copy-image" in methods:
+        methods.remove("copy-image")
+    return methods
+
+
+def read_only_store(store_id: str) -> bool:
+    """Stores nothing can be written to (the http store)."""
+    return (CONF.enabled_backends or {}).get(store_id) == "http"
+
+
+def staging_dir() -> str:
+    path = os.path.abspath(CONF.os_glance_staging_store.filesystem_store_datadir)
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def staged_path(image_id: str) -> str:
+    return os.path.join(staging_dir(), image_id)
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError as err:
+        LOG.error("Cannot remove staged data %s: %s", path, err)
+
+
+def _file_chunks(path: str) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            yield chunk
+
+
+def check_task_import_url(url: str) -> None:
+    """400 unless a legacy import task's ``import_from`` passes the URL filter."""
+    web_download.check(url, "task import")
+
+
+class ImportService:
+    """Staging and import, with policy, status rules and the background run."""
+
+    def __init__(self, db=db_api, enforcer=policy, store=image_store,
+                 tasks: task_service.TaskService | None = None,
+                 images: image_service.ImageService | None = None) -> None:
+        self.db = db
+        self.policy = enforcer
+        self.store = store
+        self.tasks = tasks or task_service.TaskService()
+        self.images = images or image_service.ImageService(db, enforcer)
+
+    # -- stage --------------------------------------------------------------------------
+
+    def stage(self, context, image_id: str, chunks, size: int | None) -> None:
+        """Write the request body to the staging area; the image becomes ``uploading``."""
+        image = self.images.get(context, image_id)
+        self.policy.authorize(context, "upload_image",
+                              image_service.policy_target(context, image))
+        image_domain.check_transition(image.status, "uploading")
+        used = (self.db.owner_storage_usage(image.owner, image.id)
+                if quota.storage_quota() > 0 else None)
+        limit = quota.upload_limit(used)
+        if size is not None:
+            limit.check(size)
+        self.db.image_update(context, image_id, {"status": "uploading"},
+                             expected_status=image.status)
+        path = staged_path(image_id)
+        stream = image_data._Stream(chunks, limit)
+        try:
+            written = 0
+            with open(path, "wb") as handle:
+                for chunk in stream:
+                    handle.write(chunk)
+                    written += len(chunk)
+            self.db.image_update(context, image_id, {"size": written},
+                                 expected_status="uploading")
+        except BaseException:
+            _remove(path)
+            self._set_back(context, image_id, "uploading", {})
+            raise
+
+    def _set_back(self, context, image_id: str, current: str,
+                  properties: dict[str, str] | None) -> None:
+        """``current`` -> queued after a failure (no data, no size)."""
+        try:
+            image = self.db.image_get(context, image_id)
+            props = None
+            if properties:
+                props = {**image.get("properties", {}), **properties}
+            self.db.image_update(context, image_id, {"status": "queued", "size": None},
+                                 properties=props, expected_status=current)
+        except exception.GlanceException as err:
+            LOG.info("Image %s not put back to queued: %s", image_id, err)
+
+    # -- import -------------------------------------------------------------------------
+
+    def import_image(self, context, image_id: str, method: str, uri: str | None = None,
+                     stores: list[str] | None = None, all_stores: bool = False,
+                     all_stores_must_succeed: bool = True,
+                     header_store: str | None = None,
+                     request_body: dict[str, Any] | None = None) -> task_domain.Task:
+        """Check and start an import; returns its ``api_image_import`` task."""
+        if method not in enabled_methods():
+            raise UnknownImportMethod(method=method)
+        image = self.images.get(context, image_id)
+        target = image_service.policy_target(context, image)
+        self.policy.authorize(context, "copy_image" if method == "copy-image"
+                              else "modify_image", target)
+        self._check_status(image, method, uri)
+        targets = self._targets(image, method, stores, all_stores, header_store)
+        task_input = {"image_id": image.id, "import_req": request_body or {},
+                      "backend": targets if image_store.is_multi_store() else None}
+        task = self.tasks.new_task(context, "api_image_import", task_input,
+                                   image_id=image.id, owner=image.owner)
+        props = {**image.extra, IMPORT_TASK: task.id,
+                 IMPORTING: ",".join(t for t in targets if t), FAILED: ""}
+        values: dict[str, Any] = {}
+        if method != "copy-image":
+            image_domain.check_transition(image.status, "importing")
+            values["status"] = "importing"
+        try:
+            self.db.image_update(context, image.id, values, properties=props,
+                                 expected_status=image.status)
+        except exception.GlanceException as err:
+            self.tasks.fail(task.id, str(err), expected_status="pending")
+            raise
+        must_succeed = all_stores_must_succeed
+        self.tasks.submit(task, lambda t: self._run(t, image.id, method, uri, targets,
+                                                    must_succeed))
+        return task
+
+    @staticmethod
+    def _check_status(image: image_domain.Image, method: str, uri: str | None) -> None:
+        if method == "glance-direct":
+            if image.status == "queued" or (
+                    image.status == "uploading" and not os.path.exists(staged_path(image.id))):
+                raise exception.Conflict("Image needs to be staged before 'glance-direct' "
+                                         "method can be used")
+            if image.status != "uploading":
+                raise exception.Conflict(
+                    f"Image with status {image.status} cannot be target for import")
+        elif method == "web-download":
+            if image.status != "queued":
+                raise exception.Conflict(
+                    f"Image with status {image.status} cannot be target for import")
+            if not uri or not isinstance(uri, str):
+                raise exception.BadRequest("URI is required for the web-download import "
+                                           "method: {'method': {'name': 'web-download', "
+                                           "'uri': '<uri>'}}")
+            web_download.check(uri, "web-download")
+        elif image.status != "active":
+            raise exception.Conflict(f"Image with status {image.status} cannot be copied; "
+                                     "only active images can.")
+
+    def _targets(self, image: image_domain.Image, method: str, stores: list[str] | None,
+                 all_stores: bool, header_store: str | None) -> list[str | None]:
+        if not image_store.is_multi_store():
+            return [None]
+        known = image_store.store_ids()
+        if all_stores and (stores or header_store):
+            raise exception.BadRequest("all_stores cannot be combined with the stores "
+                                       "parameter or the X-Image-Meta-Store header.")
+        if all_stores:
+            targets = [s for s in known if not read_only_store(s)]
+        elif stores:
+            targets = list(dict.fromkeys(stores))
+        elif header_store:
+            targets = [header_store]
+        elif method == "copy-image":
+            raise exception.BadRequest("copy-image needs 'stores' or 'all_stores'.")
+        else:
+            targets = [image_store.default_backend()]
+        for store_id in targets:
+            if store_id not in known:
+                raise image_store.UnknownStore(store=store_id)
+            if read_only_store(store_id) and not all_stores:
+                raise exception.BadRequest(f"Store {store_id} is read-only.")
+        if method == "copy-image":
+            present = {(loc.get("metadata") or {}).get("store")
+                       for loc in image.locations if loc.get("status") == "active"}
+            targets = [t for t in targets if t not in present]
+            if not targets:
+                raise exception.Conflict("The image is already present in every "
+                                         "requested store.")
+        return targets
+
+    # -- the background run -------------------------------------------------------------
+
+    def _run(self, task: task_domain.Task, image_id: str, method: str, uri: str | None,
+             targets: list[str | None], must_succeed: bool) -> None:
+        context = task_service.task_context(task)
+        path = staged_path(image_id)
+        failed: list[str | None] = []
+        try:
+            if method == "web-download":
+                limit = self._limit(context, image_id)
+                web_download.fetch_to_file(uri or "", path, limit)
+            elif method == "copy-image":
+                self._copy_to_staging(context, image_id, path)
+            elif not os.path.exists(path):
+                raise ImportFailed(reason="the staged data is gone")
+            size = self._store_all(context, image_id, path, targets, failed,
+                                   must_succeed, activate=method != "copy-image")
+        except Exception as err:  # noqa: BLE001 - every failure ends the task
+            reason = str(err) or type(err).__name__
+            LOG.warning("Import of image %s (task %s) failed: %s", image_id, task.id, reason)
+            failed_ids = failed or [t for t in targets]
+            props = {IMPORTING: "", FAILED: ",".join(t for t in failed_ids if t)}
+            if method == "copy-image":
+                self._set_properties(context, image_id, props)
+            else:
+                self._set_back(context, image_id, "importing", props)
+            self.tasks.fail(task.id, reason, expected_status="processing")
+            return
+        finally:
+            _remove(path)
+        self._set_properties(context, image_id,
+                             {IMPORTING: "", FAILED: ",".join(t for t in failed if t)})
+        self.tasks.succeed(task.id, {"image_id": image_id},
+                           message=f"Copied {size // MIB} MiB")
+
+    def _limit(self, context, image_id: str) -> quota.UploadLimit:
+        image = self.db.image_get(context, image_id)
+        used = (self.db.owner_storage_usage(image["owner"], image_id)
+                if quota.storage_quota() > 0 else None)
+        return quota.upload_limit(used)
+
+    def _copy_to_staging(self, context, image_id: str, path: str) -> None:
+        image = self.db.image_get(context, image_id)
+        locations = [loc for loc in image["locations"] if loc.get("status") == "active"]
+        if not locations:
+            raise ImportFailed(reason="the image has no data to copy")
+        with open(path, "xb") as handle:
+            for chunk in self.store.get(locations[0], context=context):
+                handle.write(chunk)
+
+    def _store_all(self, context, image_id: str, path: str, targets: list[str | None],
+                   failed: list[str | None], must_succeed: bool, activate: bool) -> int:
+        """Write the staged data to every target; returns the size."""
+        size = os.path.getsize(path)
+        head = b""
+        with open(path, "rb") as handle:
+            head = handle.read(512)
+        image = self.db.image_get(context, image_id)
+        written: list[image_store.StoredData] = []
+        active = not activate
+        for target in targets:
+            try:
+                stored = self.store.add(image_id, _file_chunks(path), size,
+                                        CONF.hashing_algorithm, backend=target,
+                                        context=context)
+            except Exception as err:  # noqa: BLE001 - recorded per store
+                failed.append(target)
+                LOG.warning("Import of image %s to store %s failed: %s", image_id,
+                            target, err)
+                if must_succeed:
+                    self._delete_written(written, context)
+                    where = f" to store {target}" if target else ""
+                    raise ImportFailed(reason=f"writing the data{where} failed: {err}") \
+                        from err
+                continue
+            written.append(stored)
+            if not must_succeed:
+                active = self._record(context, image, stored, head, active)
+                self._set_properties(context, image_id, {IMPORTING: ",".join(
+                    t for t in targets[targets.index(target) + 1:] if t)})
+        if not written:
+            raise ImportFailed(reason="the data could not be written to any store")
+        if must_succeed:
+            try:
+                for stored in written:
+                    active = self._record(context, image, stored, head, active)
+            except Exception:
+                self._delete_written(written, context)
+                raise
+        return size
+
+    def _record(self, context, image: dict[str, Any], stored: image_store.StoredData,
+                head: bytes, active: bool) -> bool:
+        """Add a location; the first one also makes the image active. Returns True."""
+        if active:
+            self.db.image_activate_with_location(context, image["id"], {}, stored.url,
+                                                 stored.metadata, expected_status="active")
+            return True
+        values = {"status": "active", "size": stored.size, "checksum": stored.checksum,
+                  "os_hash_algo": CONF.hashing_algorithm,
+                  "os_hash_value": stored.os_hash_value,
+                  "virtual_size": image_data.virtual_size(image.get("disk_format"),
+                                                          stored.size, head)}
+        self.db.image_activate_with_location(context, image["id"], values, stored.url,
+                                             stored.metadata, expected_status="importing")
+        return True
+
+    def _delete_written(self, written: list[image_store.StoredData], context) -> None:
+        for stored in written:
+            self.store.delete({"url": stored.url, "metadata": stored.metadata},
+                              context=context)
+
+    def _set_properties(self, context, image_id: str, properties: dict[str, str]) -> None:
+        try:
+            image = self.db.image_get(context, image_id)
+            self.db.image_update(context, image_id, {},
+                                 properties={**image.get("properties", {}), **properties})
+        except exception.GlanceException as err:
+            LOG.info("Import properties of image %s not updated: %s", image_id, err)
+
+    # -- legacy import task -------------------------------------------------------------
+
+    def run_legacy_import(self, task: task_domain.Task) -> None:
+        """A tasks-API ``import``: create the image, fetch ``import_from``, activate."""
+        context = task_service.task_context(task)
+        task_input = task.input
+        try:
+            properties = dict(task_input["image_properties"])
+            schema.validate(schema.image_schema(), properties)
+            image = self.images.create(context, properties)
+        except exception.GlanceException as err:
+            self.tasks.fail(task.id, str(err), expected_status="processing")
+            return
+        self.tasks.db.task_update(task.id, {"image_id": image.id})
+        self.db.image_update(context, image.id, {"status": "importing"},
+                             expected_status="queued")
+        path = staged_path(image.id)
+        try:
+            web_download.fetch_to_file(task_input["import_from"], path,
+                                       self._limit(context, image.id), "task import")
+            self._store_all(context, image.id, path, [image_store.default_backend()], [],
+                            True, activate=True)
+        except Exception as err:  # noqa: BLE001 - the task records why
+            self._set_back(context, image.id, "importing", None)
+            self.tasks.fail(task.id, str(err) or type(err).__name__,
+                            expected_status="processing", result={"image_id": image.id})
+            return
+        finally:
+            _remove(path)
+        self.tasks.succeed(task.id, {"image_id": image.id})
+
+    # -- recovery -----------------------------------------------------------------------
+
+    def clean_up_interrupted(self, record: dict[str, Any]) -> None:
+        """After an interrupted import: image back to queued, staged data removed."""
+        image_id = record.get("image_id")
+        if not image_id or record.get("type") not in ("api_image_import", "import"):
+            return
+        context = task_service.task_context(task_domain.Task.from_record(record))
+        _remove(staged_path(image_id))
+        self._set_back(context, image_id, "importing",
+                       {IMPORTING: "", FAILED: ""} if record["type"] == "api_image_import"
+                       else None)
