@@ -159,6 +159,8 @@ BAD_CREATE = [
     ('{"member": 5}', "string"), ('{"member": null}', "string"),
     ('{"member": ["a"]}', "string"), ('{"member": "' + "x" * 256 + '"}', "too long"),
     ('"member"', "JSON object"),
+    ('{"member": "\\ud800"}', "surrogates"), ('{"member": "a\\u0000b"}', "control"),
+    ('{"member": "\\ud83d\\ude00"}', "4-byte"), ('{"member": "tab\\there"}', "control"),
 ]
 
 
@@ -234,3 +236,17 @@ def test_delete_with_body_is_400(app):
     response = app.request(f"/v2/images/{image_id}/members/{P2}", method="DELETE",
                            body=b"{}", headers=OWNER, expect_errors=True)
     assert response.status_int == 400
+
+
+def test_non_ascii_member_ids_work(app):
+    image_id = _image(app)
+    created = app.post_json(f"/v2/images/{image_id}/members", {"member": "projét-7"},
+                            headers=OWNER)
+    assert created.json["member_id"] == "projét-7"
+    shown = app.get(f"/v2/images/{image_id}/members/proj%C3%A9t-7", headers=OWNER)
+    assert shown.json["status"] == "pending"
+    changed = app.put_json(f"/v2/images/{image_id}/members/proj%C3%A9t-7",
+                           {"status": "accepted"}, headers=helpers.ADMIN)
+    assert changed.json["status"] == "accepted"
+    assert app.delete(f"/v2/images/{image_id}/members/proj%C3%A9t-7",
+                      headers=OWNER).status_int == 204

@@ -1,5 +1,6 @@
 """``/v2/images/{image_id}/members``: share images with other projects."""
 
+import unicodedata
 from typing import Any
 
 import webob
@@ -44,6 +45,12 @@ def members_schema() -> dict:
     }
 
 
+def _unstorable(char: str) -> bool:
+    """Characters a project id never has and some databases cannot store."""
+    return (unicodedata.category(char) in ("Cc", "Cs")
+            or ord(char) > 0xFFFF)
+
+
 def _object_body(request: wsgi.Request) -> dict:
     if not request.has_body():
         raise exception.BadRequest("Body expected in request.")
@@ -68,6 +75,9 @@ class RequestDeserializer:
         if len(member) > MAX_MEMBER_LENGTH:
             raise exception.BadRequest(
                 f"Member is too long: the maximum is {MAX_MEMBER_LENGTH} characters.")
+        if any(_unstorable(char) for char in member):
+            raise exception.BadRequest("Member may not contain control characters, "
+                                       "surrogates or 4-byte UTF-8 characters.")
         return {"member": member}
 
     def update(self, request: wsgi.Request) -> dict[str, Any]:
@@ -83,6 +93,15 @@ class RequestDeserializer:
         if request.has_body():
             raise exception.BodyNotExpected()
         return {}
+
+
+def _path_text(value: str) -> str:
+    """A path segment as text: WSGI hands PATH_INFO over as latin-1-decoded bytes
+    (already checked to be UTF-8 by the version negotiation filter)."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
 
 
 class MembersController:
@@ -101,16 +120,16 @@ class MembersController:
 
     def show(self, request: wsgi.Request, image_id: str, member_id: str) -> dict:
         check_image_id(image_id)
-        return self.service.get(request.context, image_id, member_id)
+        return self.service.get(request.context, image_id, _path_text(member_id))
 
     def update(self, request: wsgi.Request, image_id: str, member_id: str,
                status: str) -> dict:
         check_image_id(image_id)
-        return self.service.update(request.context, image_id, member_id, status)
+        return self.service.update(request.context, image_id, _path_text(member_id), status)
 
     def delete(self, request: wsgi.Request, image_id: str, member_id: str) -> None:
         check_image_id(image_id)
-        self.service.delete(request.context, image_id, member_id)
+        self.service.delete(request.context, image_id, _path_text(member_id))
 
 
 def member_view(member: dict) -> dict[str, Any]:
