@@ -20,8 +20,11 @@ def make(app, headers, **body):
 
 
 def names(app, headers, query=""):
+    """Names of the listed images that this test's project owns (public images made
+    by other tests running on the same database are left out)."""
     response = app.get(f"/v2/images{query}", headers=headers)
-    return [image["name"] for image in response.json["images"]]
+    owner = headers.get("X-Project-Id")
+    return [image["name"] for image in response.json["images"] if image["owner"] == owner]
 
 
 @pytest.fixture
@@ -82,10 +85,12 @@ def test_hidden_images_listed_only_on_request(app, project):
 
 
 def test_pagination_links(app, project, five):
-    first = app.get("/v2/images?limit=2&sort=name:asc", headers=project).json
+    owner = project["X-Project-Id"]
+    first = app.get(f"/v2/images?limit=2&sort=name:asc&owner={owner}", headers=project).json
     assert [i["name"] for i in first["images"]] == ["img0", "img1"]
-    assert first["first"] == "/v2/images?limit=2&sort=name%3Aasc"
-    assert first["next"] == f"/v2/images?limit=2&sort=name%3Aasc&marker={five[1]['id']}"
+    assert first["first"] == f"/v2/images?limit=2&sort=name%3Aasc&owner={owner}"
+    assert first["next"] == (f"/v2/images?limit=2&sort=name%3Aasc&owner={owner}"
+                             f"&marker={five[1]['id']}")
     assert first["schema"] == "/v2/schemas/images"
     second = app.get(first["next"], headers=project).json
     assert [i["name"] for i in second["images"]] == ["img2", "img3"]
@@ -97,7 +102,7 @@ def test_pagination_links(app, project, five):
 def test_full_last_page_still_has_next(app, project):
     make(app, project, name="a")
     make(app, project, name="b")
-    body = app.get("/v2/images?limit=2", headers=project).json
+    body = app.get(f"/v2/images?limit=2&owner={project['X-Project-Id']}", headers=project).json
     assert "next" in body
     assert app.get(body["next"], headers=project).json["images"] == []
 
@@ -107,9 +112,10 @@ def test_limit_defaults_and_caps(app, project, override):
         make(app, project, name=f"n{i}")
     override("limit_param_default", 2)
     override("api_limit_max", 3)
-    assert len(names(app, project)) == 2
-    assert len(names(app, project, "?limit=100")) == 3
-    assert names(app, project, "?limit=0") == []
+    owner = f"?owner={project['X-Project-Id']}"
+    assert len(names(app, project, owner)) == 2
+    assert len(names(app, project, owner + "&limit=100")) == 3
+    assert names(app, project, owner + "&limit=0") == []
 
 
 @pytest.mark.parametrize("query,message", [
