@@ -38,11 +38,11 @@ def _task_properties() -> dict[str, dict]:
         "message": {"type": "string", "readOnly": True,
                     "description": "Human-readable informative message only included "
                                    "when appropriate (usually on failure)."},
-        "image_id": {"type": "string", "readOnly": True,
+        "image_id": {"type": ["null", "string"], "readOnly": True,
                      "description": "Image associated with the task."},
-        "request_id": {"type": "string", "readOnly": True,
+        "request_id": {"type": ["null", "string"], "readOnly": True,
                        "description": "Request id of the call that created the task."},
-        "user_id": {"type": "string", "readOnly": True,
+        "user_id": {"type": ["null", "string"], "readOnly": True,
                     "description": "User that created the task."},
         "expires_at": {"type": ["null", "string"], "readOnly": True,
                        "description": "When the task stops being visible (set when "
@@ -59,7 +59,6 @@ def _task_properties() -> dict[str, dict]:
 def task_schema() -> dict:
     """The ``task`` schema document."""
     return {"name": "task", "properties": _task_properties(),
-            "required": ["type", "input"], "additionalProperties": False,
             "links": [{"href": "{self}", "rel": "self"},
                       {"href": "{schema}", "rel": "describedby"}]}
 
@@ -69,7 +68,6 @@ def tasks_schema() -> dict:
     item = task_schema()
     item["properties"] = {name: value for name, value in item["properties"].items()
                           if name not in ("input", "result", "message")}
-    item.pop("required")
     return schema.collection_schema("tasks", item)
 
 
@@ -105,6 +103,9 @@ class RequestDeserializer:
             if name in _task_properties():
                 raise exception.Forbidden(f"Attribute '{name}' is read-only.")
             raise exception.BadRequest(f"Unexpected attribute in a task: '{name}'.")
+        for name in ("type", "input"):
+            if name not in body:
+                raise exception.BadRequest(f"Task is missing the required '{name}'.")
         schema.validate(task_schema(), body)
         return {"task_type": body["type"], "task_input": body["input"]}
 
