@@ -4,7 +4,8 @@ Keystone's pins may clash with ours, so it lives in its own virtualenv
 (``$KEYSTONE_VENV``, default ``<repo>/.venv-keystone``), installed from PyPI the
 first time and reused afterwards (idempotent). Each start gets a fresh SQLite
 database and fernet keys in a work directory, ``keystone-manage bootstrap``, and
-uWSGI serving ``keystone.wsgi.api:application`` on a free loopback port.
+gunicorn (pure Python, nothing to compile) serving
+``keystone.wsgi.api:application`` on a free loopback port.
 
 Command line (for a manual session)::
 
@@ -28,7 +29,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = Path(os.environ.get("KEYSTONE_VENV", ROOT / ".venv-keystone"))
-PACKAGES = ("keystone", "uwsgi")
+PACKAGES = ("keystone", "gunicorn")
 ADMIN_PASSWORD = "keystone-admin-secret"
 REGION = "RegionOne"
 
@@ -43,11 +44,11 @@ def _run(args: list[str], **kwargs) -> subprocess.CompletedProcess:
 
 def installed() -> bool:
     """Whether the Keystone virtualenv is ready."""
-    return (VENV / "bin" / "keystone-manage").exists() and (VENV / "bin" / "uwsgi").exists()
+    return all((VENV / "bin" / name).exists() for name in ("keystone-manage", "gunicorn"))
 
 
 def install() -> Path:
-    """Create the virtualenv and install Keystone + uWSGI (no-op when present)."""
+    """Create the virtualenv and install Keystone + gunicorn (no-op when present)."""
     if installed():
         return VENV
     base_python = getattr(sys, "_base_executable", sys.executable)
@@ -129,21 +130,23 @@ class Keystone:
                      "--bootstrap-admin-url", endpoint, "--bootstrap-public-url", endpoint,
                      "--bootstrap-internal-url", endpoint,
                      "--bootstrap-region-id", REGION)
-        log = (self.workdir / "uwsgi.log").open("ab")
+        # Keystone parses sys.argv with oslo.config: hide gunicorn's arguments from it.
+        (self.workdir / "keystone_app.py").write_text(
+            "import sys\n\nsys.argv = sys.argv[:1]\n"
+            "from keystone.wsgi.api import application  # noqa: E402,F401\n")
+        log = (self.workdir / "wsgi-server.log").open("ab")
         self.process = subprocess.Popen(
-            [str(VENV / "bin" / "uwsgi"), "--http-socket", f"127.0.0.1:{self.port}",
-             "--module", "keystone.wsgi.api:application", "--home", str(VENV),
-             "--master", "--processes", "2", "--threads", "2", "--die-on-term",
-             "--need-app", "--lazy-apps", "--add-header", "Connection: close",
-             "--env",
-             f"OS_KEYSTONE_CONFIG_FILES={self.conf}"],
+            [str(VENV / "bin" / "gunicorn"), "--bind", f"127.0.0.1:{self.port}",
+             "--workers", "2", "--timeout", "120", "--chdir", str(self.workdir),
+             "keystone_app:application"],
             stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
-            start_new_session=True)
+            start_new_session=True,
+            env={**os.environ, "OS_KEYSTONE_CONFIG_FILES": str(self.conf)})
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError("keystone (uwsgi) exited:\n"
-                                   + (self.workdir / "uwsgi.log").read_text()[-3000:])
+                raise RuntimeError("keystone (gunicorn) exited:\n"
+                                   + (self.workdir / "wsgi-server.log").read_text()[-3000:])
             try:
                 if requests.get(endpoint, timeout=2).status_code == 200:
                     return self
@@ -154,7 +157,7 @@ class Keystone:
         raise RuntimeError("keystone did not answer on " + endpoint)
 
     def stop(self) -> None:
-        """Stop the uWSGI process group we started."""
+        """Stop the WSGI server's process group (the one we started)."""
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
