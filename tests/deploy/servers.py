@@ -206,7 +206,8 @@ class ApacheDeployment(Deployment):
         script = wsgi_script()
         return {"BIND_HOST": "127.0.0.1", "PUBLICPORT": self.port, "USER": self.user,
                 "GROUP": self.group, "PROCESSES": self.processes, "THREADS": self.threads,
-                "VIRTUALENV": VENV, "WSGI_SCRIPT": script, "WSGI_DIR": script.parent,
+                "VIRTUALENV": VENV, "STATE_DIR": self.workdir / "state",
+                "WSGI_SCRIPT": script, "WSGI_DIR": script.parent,
                 "APACHE_LOG_DIR": self.workdir / "logs"}
 
     def main_config(self) -> str:
