@@ -195,11 +195,11 @@ function run_process {
 
 function stop_process {
     _stub_record stop_process "$@"
-    local pidfile=$STUB_DIR/$1.pid pid i
+    local pidfile=$STUB_DIR/$1.pid pid
     [[ -f "$pidfile" ]] || return 0
     pid=$(cat "$pidfile")
     kill -TERM "$pid" 2>/dev/null
-    for i in $(seq 300); do
+    for _ in $(seq 300); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
