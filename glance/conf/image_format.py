@@ -28,6 +28,23 @@ successor to vhd) and ``ploop`` (Virtuozzo) are accepted by default.
 Possible values:
     * A comma-separated list of format names
 """),
+    cfg.BoolOpt(
+        "require_image_format_match",
+        default=True,
+        help="""
+Refuse image data whose content is not the image's declared ``disk_format``
+(checked on upload, stage and import with oslo.utils' format inspectors, while
+the data streams to the store). Whatever this says, data in several formats
+at once and data failing a safety check (a qcow2 backing or external data
+file, a vmdk descriptor naming other files) are always refused.
+
+Possible values:
+    * True: a mismatch is refused with 400 and the image stays ``queued``
+    * False: any content is accepted under any declared format
+
+Related options:
+    * disk_formats
+"""),
 ]
 
 

@@ -6,7 +6,6 @@ after ``saving`` removes whatever reached the store and puts the image back to
 ``queued``.
 """
 
-import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from glance import exception, policy, quota
+from glance import exception, format_inspection, policy, quota
 from glance import store as image_store
 from glance.db.sqlalchemy import api as db_api
 from glance.domain import image as domain
@@ -22,7 +21,6 @@ from glance.services import images as image_service
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
-_QCOW2_MAGIC = b"QFI\xfb"
 
 
 class ClientDisconnected(exception.BadRequest):
@@ -52,23 +50,13 @@ class Download:
     location: dict[str, Any] | None
 
 
-def virtual_size(disk_format: str | None, size: int, head: bytes) -> int | None:
-    """The disk's virtual size when the format tells it cheaply (raw, qcow2)."""
-    if disk_format in ("raw", "iso"):
-        return size
-    if disk_format == "qcow2" and len(head) >= 32 and head[:4] == _QCOW2_MAGIC:
-        return struct.unpack(">Q", head[24:32])[0]
-    return None
-
-
 class _Stream:
-    """The request body as the store sees it: counted, limited, first bytes kept."""
+    """The request body as the store sees it: counted and limited."""
 
     def __init__(self, chunks: Iterable[bytes], limit: quota.UploadLimit) -> None:
         self._chunks = chunks
         self._limit = limit
         self.received = 0
-        self.head = b""
 
     def __iter__(self) -> Iterator[bytes]:
         maximum = self._limit.maximum
@@ -85,8 +73,6 @@ class _Stream:
             self.received += len(chunk)
             if self.received > maximum:
                 self._limit.check(self.received)
-            if len(self.head) < 512:
-                self.head += chunk[:512 - len(self.head)]
             yield chunk
 
 
@@ -120,8 +106,10 @@ class ImageDataService:
         self.db.image_update(context, image_id, {"status": "saving"},
                              expected_status="queued")
         stream = _Stream(chunks, limit)
+        inspected = format_inspection.inspect_stream(stream, image.disk_format,
+                                                     image.container_format)
         try:
-            stored = self.store.add(image_id, stream, size, CONF.hashing_algorithm,
+            stored = self.store.add(image_id, inspected, size, CONF.hashing_algorithm,
                                     backend=backend, context=context)
         except BaseException:
             self._restore(context, image_id)
@@ -129,7 +117,7 @@ class ImageDataService:
         values = {"status": "active", "size": stored.size, "checksum": stored.checksum,
                   "os_hash_algo": CONF.hashing_algorithm,
                   "os_hash_value": stored.os_hash_value,
-                  "virtual_size": virtual_size(image.disk_format, stored.size, stream.head)}
+                  "virtual_size": inspected.virtual_size(stored.size)}
         location = {"url": stored.url, "metadata": stored.metadata}
         try:
             self.db.image_activate_with_location(context, image_id, values, stored.url,

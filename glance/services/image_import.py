@@ -21,7 +21,7 @@ from typing import Any
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from glance import exception, policy, quota, schema
+from glance import exception, format_inspection, policy, quota, schema
 from glance import store as image_store
 from glance.db.sqlalchemy import api as db_api
 from glance.domain import image as image_domain
@@ -118,7 +118,8 @@ class ImportService:
         self.db.image_update(context, image_id, {"status": "uploading"},
                              expected_status=image.status)
         path = staged_path(image_id)
-        stream = image_data._Stream(chunks, limit)
+        stream = format_inspection.inspect_stream(
+            image_data._Stream(chunks, limit), image.disk_format, image.container_format)
         try:
             written = 0
             with open(path, "wb") as handle:
@@ -291,17 +292,24 @@ class ImportService:
                    failed: list[str | None], must_succeed: bool, activate: bool) -> int:
         """Write the staged data to every target; returns the size."""
         size = os.path.getsize(path)
-        head = b""
-        with open(path, "rb") as handle:
-            head = handle.read(512)
         image = self.db.image_get(context, image_id)
         written: list[image_store.StoredData] = []
         active = not activate
+        vsize: int | None = None  # the inspected virtual size
         for target in targets:
+            chunks = _file_chunks(path)
+            if activate:  # inspected on the same read that writes the store
+                chunks = inspected = format_inspection.inspect_stream(
+                    chunks, image.get("disk_format"), image.get("container_format"))
             try:
-                stored = self.store.add(image_id, _file_chunks(path), size,
+                stored = self.store.add(image_id, chunks, size,
                                         CONF.hashing_algorithm, backend=target,
                                         context=context)
+                if activate:
+                    vsize = inspected.virtual_size(stored.size)
+            except format_inspection.InvalidImageFormat as err:
+                self._delete_written(written, context)
+                raise ImportFailed(reason=str(err)) from err
             except Exception as err:  # noqa: BLE001 - recorded per store
                 failed.append(target)
                 LOG.warning("Import of image %s to store %s failed: %s", image_id,
@@ -314,7 +322,7 @@ class ImportService:
                 continue
             written.append(stored)
             if not must_succeed:
-                active = self._record(context, image, stored, head, active)
+                active = self._record(context, image, stored, vsize, active)
                 self._set_properties(context, image_id, {IMPORTING: ",".join(
                     t for t in targets[targets.index(target) + 1:] if t)})
         if not written:
@@ -322,14 +330,14 @@ class ImportService:
         if must_succeed:
             try:
                 for stored in written:
-                    active = self._record(context, image, stored, head, active)
+                    active = self._record(context, image, stored, vsize, active)
             except Exception:
                 self._delete_written(written, context)
                 raise
         return size
 
     def _record(self, context, image: dict[str, Any], stored: image_store.StoredData,
-                head: bytes, active: bool) -> bool:
+                virtual_size: int | None, active: bool) -> bool:
         """Add a location; the first one also makes the image active. Returns True."""
         if active:
             self.db.image_activate_with_location(context, image["id"], {}, stored.url,
@@ -338,8 +346,7 @@ class ImportService:
         values = {"status": "active", "size": stored.size, "checksum": stored.checksum,
                   "os_hash_algo": CONF.hashing_algorithm,
                   "os_hash_value": stored.os_hash_value,
-                  "virtual_size": image_data.virtual_size(image.get("disk_format"),
-                                                          stored.size, head)}
+                  "virtual_size": virtual_size}
         self.db.image_activate_with_location(context, image["id"], values, stored.url,
                                              stored.metadata, expected_status="importing")
         return True

@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from tests import helpers
+from tests.functional import disk_images
 
 OCTET = {"Content-Type": "application/octet-stream"}
 DATA = bytes(range(256)) * 4 + b"tail"
@@ -105,9 +106,10 @@ def test_empty_upload(server):
 
 
 def test_qcow2_virtual_size(server):
-    header = b"QFI\xfb" + b"\0" * 20 + (10 * 1024 ** 3).to_bytes(8, "big") + b"\0" * 100
+    header = bytearray(disk_images.load("plain.qcow2"))
+    header[24:32] = (10 * 1024 ** 3).to_bytes(8, "big")
     image_id = create(server, disk_format="qcow2")
-    assert upload(server, image_id, data=header).status_code == 204
+    assert upload(server, image_id, data=bytes(header)).status_code == 204
     assert show(server, image_id)["virtual_size"] == 10 * 1024 ** 3
 
 
