@@ -94,10 +94,19 @@ def test_glanceclient_with_keystone_session(glance, identities):
     member = alice.image_members.create(image.id, bob_project)
     assert member.status == "pending"
     bob = glanceclient.Client("2", session=identities["bob-member"].session())
+    assert image.id not in [i.id for i in bob.images.list()]
+    assert image.id in [i.id for i in bob.images.list(
+        filters={"member_status": "pending"})]
     bob.image_members.update(image.id, bob_project, "accepted")
     assert image.id in [i.id for i in bob.images.list()]
+    assert [m.member_id for m in bob.image_members.list(image.id)] == [bob_project]
+    with pytest.raises(glance_exc.HTTPForbidden):
+        bob.image_members.create(image.id, "someone-else")
     with pytest.raises(glance_exc.HTTPForbidden):
         bob.images.update(image.id, name="not-yours")
+    alice.image_members.delete(image.id, bob_project)
+    with pytest.raises(glance_exc.HTTPNotFound):
+        bob.images.get(image.id)
     with pytest.raises(glance_exc.HTTPNotFound):
         bob.images.get(str(uuid.uuid4()))
 
@@ -111,4 +120,11 @@ def test_openstacksdk_with_keystone_session(glance, identities):
     assert image.id in [i.id for i in conn.image.images()]
     bob = openstack.connection.Connection(session=identities["bob-member"].session(),
                                           region_name="RegionOne")
-    assert bob.image.find_image(image.id) is None
+    assert bob.image.find_image(image.id, ignore_missing=True) is None
+    bob_project = identities["bob-member"].project_id
+    member = conn.image.add_member(image, member_id=bob_project)
+    assert member.status == "pending"
+    bob.image.update_member(bob_project, image.id, status="accepted")
+    assert [m.status for m in conn.image.members(image)] == ["accepted"]
+    assert image.id in [i.id for i in bob.image.images()]
+    assert bob.image.get_image(image.id).owner == identities["alice-member"].project_id
