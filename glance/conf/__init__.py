@@ -8,6 +8,7 @@ from glance.conf import (
     image_format,
     image_import,
     import_filtering,
+    notifications,
     paste,
     server,
     store,
@@ -16,5 +17,5 @@ from glance.conf import (
 CONF = cfg.CONF
 
 for _module in (server, api, image_format, paste, database, store, image_import,
-                import_filtering):
+                import_filtering, notifications):
     _module.register_opts(CONF)

@@ -8,6 +8,7 @@ from glance.conf import (
     image_format,
     image_import,
     import_filtering,
+    notifications,
     paste,
     server,
     store,
@@ -17,7 +18,8 @@ from glance.conf import (
 def list_opts() -> list:
     """Return (group, options) pairs, [DEFAULT] first, then groups alphabetically."""
     default_opts = list(itertools.chain(server.opts, api.opts, store.opts,
-                                        image_import.default_opts))
+                                        image_import.default_opts,
+                                        notifications.opts))
     groups = [(None, default_opts)]
     groups += paste.list_opts() + image_format.list_opts() + database.list_opts()
     groups += image_import.list_opts()[1:] + import_filtering.list_opts()

@@ -13,7 +13,7 @@ from typing import Any
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from glance import exception, format_inspection, policy, quota
+from glance import exception, format_inspection, notifier, policy, quota
 from glance import store as image_store
 from glance.db.sqlalchemy import api as db_api
 from glance.domain import image as domain
@@ -105,14 +105,16 @@ class ImageDataService:
             limit.check(size)
         self.db.image_update(context, image_id, {"status": "saving"},
                              expected_status="queued")
+        notifier.preparing(context, image, backend)
         stream = _Stream(chunks, limit)
         inspected = format_inspection.inspect_stream(stream, image.disk_format,
                                                      image.container_format)
         try:
             stored = self.store.add(image_id, inspected, size, CONF.hashing_algorithm,
                                     backend=backend, context=context)
-        except BaseException:
+        except BaseException as err:
             self._restore(context, image_id)
+            notifier.upload_failed(context, image_id, err)
             raise
         values = {"status": "active", "size": stored.size, "checksum": stored.checksum,
                   "os_hash_algo": CONF.hashing_algorithm,
@@ -129,7 +131,7 @@ class ImageDataService:
             self.store.delete(location, context=context)
             self._restore(context, image_id)
             raise
-        return self.images.get(context, image_id)
+        return notifier.uploaded(context, self.images.get(context, image_id))
 
     def _restore(self, context, image_id: str) -> None:
         """Put an image whose upload failed back to ``queued`` (if still ``saving``)."""
@@ -179,8 +181,8 @@ class ImageDataService:
         if image.status != source:
             raise ActionNotAllowed(action=action, status=image.status)
         domain.check_transition(source, target)
-        self.db.image_update(context, image_id, {"status": target},
-                             expected_status=source)
+        notifier.image(context, "image.update", self.db.image_update(
+            context, image_id, {"status": target}, expected_status=source))
 
     # -- delete -------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from typing import Any
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from glance import exception, format_inspection, policy, quota, schema
+from glance import exception, format_inspection, notifier, policy, quota, schema
 from glance import store as image_store
 from glance.db.sqlalchemy import api as db_api
 from glance.domain import image as image_domain
@@ -178,6 +178,7 @@ class ImportService:
         except exception.GlanceException as err:
             self.tasks.fail(task.id, str(err), expected_status="pending")
             raise
+        notifier.image(context, "image.update", lambda: self.db.image_get(context, image.id))
         must_succeed = all_stores_must_succeed
         self.tasks.submit(task, lambda t: self._run(t, image.id, method, uri, targets,
                                                     must_succeed))
@@ -301,6 +302,7 @@ class ImportService:
             if activate:  # inspected on the same read that writes the store
                 chunks = inspected = format_inspection.inspect_stream(
                     chunks, image.get("disk_format"), image.get("container_format"))
+            notifier.preparing(context, lambda: self.db.image_get(context, image_id), target)
             try:
                 stored = self.store.add(image_id, chunks, size,
                                         CONF.hashing_algorithm, backend=target,
@@ -342,6 +344,7 @@ class ImportService:
         if active:
             self.db.image_activate_with_location(context, image["id"], {}, stored.url,
                                                  stored.metadata, expected_status="active")
+            notifier.uploaded(context, lambda: self.db.image_get(context, image["id"]), False)
             return True
         values = {"status": "active", "size": stored.size, "checksum": stored.checksum,
                   "os_hash_algo": CONF.hashing_algorithm,
@@ -349,6 +352,7 @@ class ImportService:
                   "virtual_size": virtual_size}
         self.db.image_activate_with_location(context, image["id"], values, stored.url,
                                              stored.metadata, expected_status="importing")
+        notifier.uploaded(context, lambda: self.db.image_get(context, image["id"]))
         return True
 
     def _delete_written(self, written: list[image_store.StoredData], context) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from glance import exception, policy
+from glance import exception, notifier, policy
 from glance.db.sqlalchemy import api as db_api
 from glance.domain import image as domain
 
@@ -92,6 +92,7 @@ class ImageService:
         if self.db.image_id_taken(image.id):
             raise exception.ImageIdExists(image_id=image.id)
         record = self.db.image_create(image.column_values(), image.extra, image.tags)
+        notifier.image(context, "image.create", record)
         return domain.Image.from_record(record)
 
     def update(self, context, image_id: str, changes: Sequence[Change]) -> domain.Image:
@@ -115,6 +116,7 @@ class ImageService:
         del values["id"]
         record = self.db.image_update(context, image_id, values, properties=image.extra,
                                       tags=image.tags)
+        notifier.image(context, "image.update", record)
         return domain.Image.from_record(record)
 
     def delete(self, context, image_id: str) -> domain.Image:
@@ -127,6 +129,7 @@ class ImageService:
         if image.protected:
             raise exception.ProtectedImageDelete(image_id=image_id)
         deleted = domain.Image.from_record(self.db.image_destroy(context, image_id))
+        notifier.image(context, "image.delete", deleted, status="deleted", **notifier.deleted())
         from glance.services import image_data  # noqa: PLC0415 - it imports this module
         image_data.ImageDataService(self.db, self.policy).remove_data(deleted, context)
         return deleted
@@ -136,12 +139,16 @@ class ImageService:
         image = self.get(context, image_id)
         self.policy.authorize(context, "modify_image", policy_target(context, image))
         self.db.image_tag_add(context, image_id, tag, CONF.image_tag_quota)
+        notifier.notify(context, "image.update", lambda: notifier.image_payload(
+            self.db.image_get(context, image_id)))
 
     def delete_tag(self, context, image_id: str, tag: str) -> None:
         """Remove one tag; NotFound when absent."""
         image = self.get(context, image_id)
         self.policy.authorize(context, "modify_image", policy_target(context, image))
         self.db.image_tag_delete(context, image_id, tag)
+        notifier.notify(context, "image.update", lambda: notifier.image_payload(
+            self.db.image_get(context, image_id)))
 
     # -- helpers ------------------------------------------------------------------------
 

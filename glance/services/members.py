@@ -10,7 +10,7 @@ from typing import Any
 
 from oslo_config import cfg
 
-from glance import exception, policy
+from glance import exception, notifier, policy
 from glance.db.sqlalchemy import api as db_api
 from glance.domain import image as domain
 from glance.services.images import ImageService, policy_target
@@ -58,8 +58,10 @@ class MemberService:
                               member_target(context, image, member_id))
         _only_shared(image, "create")
         self._owner_only(context, image, "create")
-        return self.db.image_member_create(image.id, member_id,
-                                           CONF.image_member_quota)
+        member = self.db.image_member_create(image.id, member_id,
+                                             CONF.image_member_quota)
+        notifier.notify(context, "image.member.create", notifier.member_payload(member))
+        return member
 
     def list(self, context, image_id: str) -> list[dict[str, Any]]:
         """All members for the owner (and admins); a member only sees itself."""
@@ -103,7 +105,9 @@ class MemberService:
         if not context.is_admin and member_id != context.owner:
             raise exception.Forbidden("Only the member project may change the status of "
                                       "its membership.")
-        return self.db.image_member_update(image.id, member_id, status)
+        member = self.db.image_member_update(image.id, member_id, status)
+        notifier.notify(context, "image.member.update", notifier.member_payload(member))
+        return member
 
     def delete(self, context, image_id: str, member_id: str) -> None:
         """The owner stops sharing the image with ``member_id``."""
@@ -112,4 +116,7 @@ class MemberService:
                               member_target(context, image, member_id))
         _only_shared(image, "delete")
         self._owner_only(context, image, "delete")
+        member = self.db.image_member_get(image.id, member_id)
         self.db.image_member_delete(image.id, member_id)
+        notifier.notify(context, "image.member.delete", notifier.member_payload(
+            member, **notifier.deleted()))

@@ -6,7 +6,7 @@ not make answer 403 once the namespace is known to be visible.
 
 from typing import Any
 
-from glance import exception, policy
+from glance import exception, notifier, policy
 from glance.db.sqlalchemy import metadef_api
 from glance.domain import metadef as rules
 
@@ -79,9 +79,12 @@ class MetadefService:
         if doc["owner"] != context.owner and not context.is_admin:
             raise exception.Forbidden("You are not permitted to create a namespace owned "
                                       f"by '{doc['owner']}'.")
-        return self.db.namespace_create_full(
+        created = self.db.namespace_create_full(
             doc, properties=doc["properties"], objects=doc["objects"], tags=doc["tags"],
             associations=doc["resource_type_associations"])
+        notifier.notify(context, "metadef_namespace.create",
+                        lambda: notifier.namespace_payload(created))
+        return created
 
     def update_namespace(self, context, name: str, body: dict[str, Any]) -> dict[str, Any]:
         """Replace the namespace's attributes; omitted ones take their defaults."""
@@ -94,7 +97,10 @@ class MetadefService:
         if doc["owner"] != current["owner"] and not context.is_admin:
             raise exception.Forbidden("Only administrators may change a namespace's owner.")
         values = {key: doc[key] for key in metadef_api.NAMESPACE_FIELDS}
-        return self.db.namespace_update(context, name, values)
+        updated = self.db.namespace_update(context, name, values)
+        notifier.notify(context, "metadef_namespace.update",
+                        lambda: notifier.namespace_payload(updated, old_name=name))
+        return updated
 
     def delete_namespace(self, context, name: str) -> None:
         namespace = self._namespace(context, name, "delete_metadef_namespace")
@@ -102,6 +108,8 @@ class MetadefService:
             raise exception.Forbidden(f"Namespace {name} is protected and cannot be "
                                       "deleted.")
         self.db.namespace_delete(context, name)
+        notifier.notify(context, "metadef_namespace.delete", lambda: notifier.namespace_payload(
+            namespace, **notifier.deleted()))
 
     def delete_contents(self, context, name: str, kind: str) -> None:
         """Delete every object, property or tag of a namespace."""
@@ -110,6 +118,8 @@ class MetadefService:
         namespace = self._namespace(context, name, action)
         self._check_unprotected(namespace, kind)
         self.db.namespace_delete_contents(context, name, kind)
+        notifier.notify(context, f"metadef_namespace.delete_{kind}",
+                        lambda: notifier.namespace_payload(namespace))
 
     # -- objects ------------------------------------------------------------------------
 
@@ -123,17 +133,25 @@ class MetadefService:
 
     def create_object(self, context, namespace: str, body: Any) -> dict[str, Any]:
         self._namespace(context, namespace, "add_metadef_object")
-        return self.db.object_create(context, namespace, rules.clean_object(body))
+        created = self.db.object_create(context, namespace, rules.clean_object(body))
+        notifier.notify(context, "metadef_object.create",
+                        lambda: notifier.object_payload(namespace, created))
+        return created
 
     def update_object(self, context, namespace: str, name: str, body: Any) -> dict[str, Any]:
         self._namespace(context, namespace, "modify_metadef_object")
-        return self.db.object_update(context, namespace, name, rules.clean_object(body))
+        updated = self.db.object_update(context, namespace, name, rules.clean_object(body))
+        notifier.notify(context, "metadef_object.update",
+                        lambda: notifier.object_payload(namespace, updated, old_name=name))
+        return updated
 
     def delete_object(self, context, namespace: str, name: str) -> None:
         ns = self._namespace(context, namespace, "delete_metadef_object")
-        self.db.object_get(context, namespace, name)
+        obj = self.db.object_get(context, namespace, name)
         self._check_unprotected(ns, f"object {name}")
         self.db.object_delete(context, namespace, name)
+        notifier.notify(context, "metadef_object.delete", lambda: notifier.object_payload(
+            namespace, obj, **notifier.deleted()))
 
     # -- properties ---------------------------------------------------------------------
 
@@ -156,19 +174,27 @@ class MetadefService:
     def create_property(self, context, namespace: str, body: Any) -> dict[str, Any]:
         self._namespace(context, namespace, "add_metadef_property")
         name, schema = self._property_body(body)
-        return self.db.property_create(context, namespace, name, schema)
+        created = self.db.property_create(context, namespace, name, schema)
+        notifier.notify(context, "metadef_property.create",
+                        lambda: notifier.property_payload(namespace, created))
+        return created
 
     def update_property(self, context, namespace: str, name: str,
                         body: Any) -> dict[str, Any]:
         self._namespace(context, namespace, "modify_metadef_property")
         new_name, schema = self._property_body(body)
-        return self.db.property_update(context, namespace, name, new_name, schema)
+        updated = self.db.property_update(context, namespace, name, new_name, schema)
+        notifier.notify(context, "metadef_property.update",
+                        lambda: notifier.property_payload(namespace, updated, old_name=name))
+        return updated
 
     def delete_property(self, context, namespace: str, name: str) -> None:
         ns = self._namespace(context, namespace, "remove_metadef_property")
-        self.db.property_get(context, namespace, name)
+        prop = self.db.property_get(context, namespace, name)
         self._check_unprotected(ns, f"property {name}")
         self.db.property_delete(context, namespace, name)
+        notifier.notify(context, "metadef_property.delete", lambda: notifier.property_payload(
+            namespace, prop, **notifier.deleted()))
 
     @staticmethod
     def _property_body(body: Any) -> tuple[str, dict]:
@@ -189,27 +215,39 @@ class MetadefService:
 
     def create_tag(self, context, namespace: str, name: str) -> dict[str, Any]:
         self._namespace(context, namespace, "add_metadef_tag")
-        return self.db.tag_create(context, namespace, rules.check_name("tag", name))
+        created = self.db.tag_create(context, namespace, rules.check_name("tag", name))
+        notifier.notify(context, "metadef_tag.create",
+                        lambda: notifier.tag_payload(namespace, created))
+        return created
 
     def create_tags(self, context, namespace: str, tags: Any,
                     append: bool) -> list[dict[str, Any]]:
         """Create several tags; unless ``append``, they replace the namespace's tags."""
         self._namespace(context, namespace, "add_metadef_tags")
         names = rules.clean_tags(tags, namespace)
-        return self.db.tag_create_many(context, namespace, names, append)
+        created = self.db.tag_create_many(context, namespace, names, append)
+        for tag in created:
+            notifier.notify(context, "metadef_tag.create",
+                            lambda tag=tag: notifier.tag_payload(namespace, tag))
+        return created
 
     def update_tag(self, context, namespace: str, name: str, body: Any) -> dict[str, Any]:
         self._namespace(context, namespace, "modify_metadef_tag")
         if not isinstance(body, dict):
             raise exception.MetadefInvalid(reason="a tag must be a JSON object")
         new_name = rules.check_name("tag", body.get("name"))
-        return self.db.tag_update(context, namespace, name, new_name)
+        updated = self.db.tag_update(context, namespace, name, new_name)
+        notifier.notify(context, "metadef_tag.update",
+                        lambda: notifier.tag_payload(namespace, updated, old_name=name))
+        return updated
 
     def delete_tag(self, context, namespace: str, name: str) -> None:
         ns = self._namespace(context, namespace, "delete_metadef_tag")
-        self.db.tag_get(context, namespace, name)
+        tag = self.db.tag_get(context, namespace, name)
         self._check_unprotected(ns, f"tag {name}")
         self.db.tag_delete(context, namespace, name)
+        notifier.notify(context, "metadef_tag.delete", lambda: notifier.tag_payload(
+            namespace, tag, **notifier.deleted()))
 
     # -- resource types -----------------------------------------------------------------
 
@@ -224,9 +262,17 @@ class MetadefService:
 
     def create_association(self, context, namespace: str, body: Any) -> dict[str, Any]:
         self._namespace(context, namespace, "add_metadef_resource_type_association")
-        return self.db.association_create(context, namespace, rules.clean_association(body))
+        created = self.db.association_create(context, namespace,
+                                             rules.clean_association(body))
+        notifier.notify(context, "metadef_resource_type.create",
+                        lambda: notifier.resource_type_payload(namespace, created))
+        return created
 
     def delete_association(self, context, namespace: str, resource_type: str) -> None:
         self._namespace(context, namespace, "remove_metadef_resource_type_association")
+        before = self.db.association_list(context, namespace)
         self.db.association_delete(context, namespace, resource_type)
+        gone = next((a for a in before if a["name"] == resource_type), {"name": resource_type})
+        notifier.notify(context, "metadef_resource_type.delete", lambda: notifier.
+                        resource_type_payload(namespace, gone, **notifier.deleted()))
 

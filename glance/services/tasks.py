@@ -18,7 +18,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 from oslo_utils import timeutils
 
-from glance import exception, policy
+from glance import exception, notifier, policy
 from glance.context import RequestContext
 from glance.db.sqlalchemy import task_api
 from glance.domain import task as domain
@@ -154,7 +154,9 @@ class TaskService:
                   "owner": owner or context.owner or "", "image_id": image_id,
                   "request_id": context.request_id, "user_id": context.user_id,
                   "runner": runner_id()}
-        return domain.Task.from_record(self.db.task_create(values, task_input))
+        task = domain.Task.from_record(self.db.task_create(values, task_input))
+        notifier.task(context, "task.create", task)
+        return task
 
     def submit(self, task: domain.Task, run: Runner) -> None:
         """Run ``run(task)`` on the pool; an unexpected error fails the task."""
@@ -165,13 +167,15 @@ class TaskService:
             except Exception:  # noqa: BLE001 - a task never dies silently
                 LOG.exception("Task %s failed", task.id)
                 self.fail(task.id, INTERNAL_ERROR_MESSAGE)
+        notifier.task(None, "task.run", task)
         executor().submit(_guarded)
 
     def begin(self, task_id: str) -> None:
         """pending -> processing."""
         domain.check_transition("pending", "processing")
-        self.db.task_update(task_id, {"status": "processing", "runner": runner_id()},
-                            expected_status="pending")
+        notifier.task(None, "task.processing", self.db.task_update(
+            task_id, {"status": "processing", "runner": runner_id()},
+            expected_status="pending"))
 
     def _finish(self, task_id: str, status: str, result: Any, message: str,
                 expected_status: str | None) -> None:
@@ -181,8 +185,8 @@ class TaskService:
         try:
             current = expected_status or self.db.task_get_raw_status(task_id)
             domain.check_transition(current, status)
-            self.db.task_update(task_id, values, result=result, message=message,
-                                expected_status=current)
+            notifier.task(None, f"task.{status}", self.db.task_update(
+                task_id, values, result=result, message=message, expected_status=current))
         except exception.GlanceException as err:
             LOG.warning("Task %s not moved to %s: %s", task_id, status, err)
 

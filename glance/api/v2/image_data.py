@@ -18,7 +18,7 @@ from typing import Any
 import webob
 from oslo_config import cfg
 
-from glance import exception
+from glance import exception, notifier
 from glance import store as image_store
 from glance.api import wsgi
 from glance.api.middleware.range import LEGACY_RANGE_ENV
@@ -78,6 +78,14 @@ def _file_reader(handle) -> Reader:
                 remaining -= len(chunk)
             yield chunk
     return read
+
+
+def _closing(*closers: Callable[[], None]) -> Callable[[], None]:
+    """One close callback calling each of ``closers``."""
+    def close() -> None:
+        for closer in closers:
+            closer()
+    return close
 
 
 @dataclass
@@ -184,6 +192,8 @@ class ImageDataController:
         found = self.service.download(request.context, image_id)
         if found.location is None:
             return ImageData(found.image)
+        # image.send counts the bytes served, so a metered download skips sendfile.
+        meter = notifier.send_meter(request.context, found.image, request.remote_addr)
         path = self.service.local_path(found.location)
         if path is not None:
             try:
@@ -191,12 +201,18 @@ class ImageDataController:
             except FileNotFoundError as err:
                 raise exception.NotFound(
                     "The image data could not be found in the store.") from err
-            return ImageData(found.image, DataBody(_file_reader(handle), handle.close),
-                             handle)
+            if meter is None:
+                return ImageData(found.image, DataBody(_file_reader(handle), handle.close),
+                                 handle)
+            return ImageData(found.image, DataBody(meter.wrap(_file_reader(handle)),
+                                                   _closing(handle.close, meter.close)))
         location, context = found.location, request.context
-        body = DataBody(lambda offset, length: self.service.read(
-            location, offset, length, context))
-        return ImageData(found.image, body)
+
+        def read(offset: int, length: int | None) -> Iterator[bytes]:
+            return self.service.read(location, offset, length, context)
+        if meter is None:
+            return ImageData(found.image, DataBody(read))
+        return ImageData(found.image, DataBody(meter.wrap(read), meter.close))
 
 
 class ResponseSerializer:
