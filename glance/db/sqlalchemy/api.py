@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import utils as db_utils
 from oslo_serialization import jsonutils
@@ -56,6 +57,11 @@ class ImageQuery:
 
 _writer = engine.writer_session
 _reader = engine.reader_session
+
+# Every write function runs again (a new transaction) when the database reports a
+# deadlock, as MariaDB may during online schema changes; it never retries other errors.
+_retry_on_deadlock = oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True,
+                                               retry_interval=0.1, inc_retry_interval=True)
 
 
 # -- visibility --------------------------------------------------------------------------
@@ -279,6 +285,7 @@ def _set_tags(session, image_id: str, tags: Iterable[str]) -> None:
             session.add(ImageTag(image_id=image_id, value=value))
 
 
+@_retry_on_deadlock
 def image_create(values: dict[str, Any], properties: dict[str, str],
                  tags: Iterable[str]) -> dict[str, Any]:
     """Insert an image with its properties and tags in one transaction."""
@@ -301,6 +308,7 @@ def image_create(values: dict[str, Any], properties: dict[str, str],
         raise exception.ImageIdExists(image_id=values["id"]) from err
 
 
+@_retry_on_deadlock
 def image_update(context, image_id: str, values: dict[str, Any],
                  properties: dict[str, str | None] | None = None,
                  tags: Iterable[str] | None = None,
@@ -326,6 +334,7 @@ def image_update(context, image_id: str, values: dict[str, Any],
         return _orm_image_dict(session, row)
 
 
+@_retry_on_deadlock
 def image_destroy(context, image_id: str) -> dict[str, Any]:
     """Soft-delete an image and its children; the images row stays (id never reused)."""
     with _writer() as session:
@@ -340,6 +349,7 @@ def image_destroy(context, image_id: str) -> dict[str, Any]:
         return image
 
 
+@_retry_on_deadlock
 def image_tag_add(context, image_id: str, tag: str, quota: int) -> None:
     """Add one tag (idempotent); refuse going over ``quota`` tags (negative: no limit)."""
     with _writer() as session:
@@ -357,6 +367,7 @@ def image_tag_add(context, image_id: str, tag: str, quota: int) -> None:
                         .values(updated_at=timeutils.utcnow()))
 
 
+@_retry_on_deadlock
 def image_tag_delete(context, image_id: str, tag: str) -> None:
     """Remove one tag; NotFound when the image does not carry it."""
     with _writer() as session:
@@ -395,6 +406,7 @@ def _member_not_found(image_id: str, member: str) -> exception.NotFound:
         f"{member} not found in the member list of the image {image_id}.")
 
 
+@_retry_on_deadlock
 def image_member_create(image_id: str, member: str, quota: int) -> dict[str, Any]:
     """Share ``image_id`` with ``member`` (status pending).
 
@@ -444,6 +456,7 @@ def image_member_get(image_id: str, member: str) -> dict[str, Any]:
     return found[0]
 
 
+@_retry_on_deadlock
 def image_member_update(image_id: str, member: str, status: str) -> dict[str, Any]:
     """Set a membership's status; NotFound when there is none."""
     with _writer() as session:
@@ -456,6 +469,7 @@ def image_member_update(image_id: str, member: str, status: str) -> dict[str, An
         return _member_dict(row)
 
 
+@_retry_on_deadlock
 def image_member_delete(image_id: str, member: str) -> None:
     """Remove a membership (the row itself); NotFound when there is none."""
     with _writer() as session:
@@ -468,6 +482,7 @@ def image_member_delete(image_id: str, member: str) -> None:
 
 # -- locations / data (image data issue) -------------------------------------------------
 
+@_retry_on_deadlock
 def image_activate_with_location(context, image_id: str, values: dict[str, Any],
                                  url: str, metadata: dict[str, Any],
                                  expected_status: str = "saving") -> None:
@@ -491,6 +506,7 @@ def image_activate_with_location(context, image_id: str, values: dict[str, Any],
         session.flush()
 
 
+@_retry_on_deadlock
 def image_mark_pending_delete(image_id: str) -> None:
     """After a soft delete with delayed_delete: image and locations ``pending_delete``."""
     with _writer() as session:
@@ -501,6 +517,7 @@ def image_mark_pending_delete(image_id: str) -> None:
                         .values(status="pending_delete"))
 
 
+@_retry_on_deadlock
 def image_locations_mark_deleted(image_id: str) -> None:
     """Record that the data behind an image's locations was removed."""
     with _writer() as session:
