@@ -51,6 +51,20 @@ def test_reader_role_reads_but_cannot_write(glance, tokens):
     assert denied.status_code == 403
 
 
+def test_spoofed_identity_headers_are_ignored(glance, tokens, identities):
+    """auth_token replaces client-sent identity headers with the token's."""
+    spoof = {"X-Roles": "admin,member", "X-Project-Id": identities["bob-member"].project_id,
+             "X-Identity-Status": "Confirmed", "OpenStack-System-Scope": "all"}
+    denied = _call(glance, "POST", "/v2/images", tokens["alice-reader"], json={},
+                   headers=dict(spoof))
+    assert denied.status_code == 403
+    created = _call(glance, "POST", "/v2/images", tokens["alice-member"], json={},
+                    headers=dict(spoof))
+    assert created.status_code == 201
+    assert created.json()["owner"] == identities["alice-member"].project_id
+    assert _call(glance, "GET", "/v2/images", headers=dict(spoof)).status_code == 401
+
+
 def test_system_scoped_token_is_refused(glance, tokens):
     assert _call(glance, "GET", "/v2/images", tokens["system-admin"]).status_code == 403
     assert _call(glance, "POST", "/v2/images", tokens["system-admin"],
