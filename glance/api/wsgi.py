@@ -18,6 +18,47 @@ from glance.api import faults
 
 CONF = cfg.CONF
 CHUNK_SIZE = 64 * 1024
+MAX_JSON_DEPTH = 32
+_INT64 = 2 ** 63
+
+
+class RequestTimeout(exception.GlanceException):
+    code = 408
+    message = "The client did not send the request body in time."
+    headers = {"Connection": "close"}
+
+
+class BodyReadError(exception.BadRequest):
+    message = "The request body could not be read: the client went away."
+    headers = {"Connection": "close"}
+
+
+def check_json_document(document: Any) -> None:
+    """400 for JSON a backend cannot take: too deep, huge integers, NUL or lone
+    surrogates in strings (one iterative walk, no recursion)."""
+    stack = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            items = list(value.items())
+            stack.extend((k, depth) for k, _ in items)
+            stack.extend((v, depth + 1) for _, v in items)
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+        elif isinstance(value, str):
+            if "\0" in value:
+                raise exception.BadRequest("JSON strings must not contain NUL characters.")
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as err:
+                raise exception.BadRequest(
+                    "JSON strings must be valid Unicode (no lone surrogates).") from err
+        elif isinstance(value, int) and not isinstance(value, bool) and \
+                not -_INT64 <= value < _INT64:
+            raise exception.BadRequest("A number in the request body is out of range.")
+        if depth > MAX_JSON_DEPTH:
+            raise exception.BadRequest(
+                f"The request body is nested deeper than {MAX_JSON_DEPTH} levels.")
 
 
 class Request(webob.Request):
@@ -47,7 +88,12 @@ class Request(webob.Request):
             stream = _UwsgiChunkedInput()
         while remaining is None or remaining > 0:
             size = chunk_size if remaining is None else min(chunk_size, remaining)
-            chunk = stream.read(size)
+            try:
+                chunk = stream.read(size)
+            except TimeoutError as err:
+                raise RequestTimeout() from err
+            except OSError as err:
+                raise BodyReadError() from err
             if not chunk:
                 if remaining:
                     raise exception.BadRequest(
@@ -74,9 +120,11 @@ class Request(webob.Request):
         """The body parsed as JSON (400 when it is not JSON)."""
         raw = self.read_body(CONF.max_json_body_size)
         try:
-            return json.loads(raw)
+            document = json.loads(raw)
         except (ValueError, RecursionError) as err:
             raise exception.MalformedJSON() from err
+        check_json_document(document)
+        return document
 
 
 class _UwsgiChunkedInput:

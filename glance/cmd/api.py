@@ -56,7 +56,28 @@ class GlanceServer(BaseApplication):
 
     def load(self):
         # Each worker builds its own app (and database engine) after the fork.
-        return glance_app.init_app(prepare=False)
+        return socket_timeout(glance_app.init_app(prepare=False),
+                              CONF.client_socket_timeout)
+
+
+def socket_timeout(app, seconds: int):
+    """Wrap ``app`` so a client silent for ``seconds`` while sending its body times out.
+
+    gunicorn's threaded worker reads request bodies from a blocking socket with
+    no timeout: a client that declares a Content-Length and stops sending would
+    hold a thread for ever. With a timeout the read fails, the request ends
+    with 408 and the connection is closed.
+    """
+    if not seconds:
+        return app
+
+    def application(environ, start_response):
+        sock = environ.get("gunicorn.socket")
+        if sock is not None:
+            sock.settimeout(seconds)
+        return app(environ, start_response)
+
+    return application
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,7 @@ from glance.api import faults
 
 LOG = logging.getLogger(__name__)
 LEGACY_RANGE_ENV = "glance.legacy_content_range"
-_CONTENT_RANGE_RE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
+_CONTENT_RANGE_RE = re.compile(r"^bytes (\d{1,30})-(\d{1,30})/(\d{1,30}|\*)$")
 
 
 class RangeHeaderFilter(base.ConfigurableMiddleware):

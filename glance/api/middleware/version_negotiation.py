@@ -32,6 +32,11 @@ class VersionNegotiationFilter(base.ConfigurableMiddleware):
         except UnicodeDecodeError:
             return faults.error_response(request, 400,
                                          "The request path is not valid UTF-8.")
+        try:
+            request.GET  # noqa: B018 - decodes the query string once, here
+        except UnicodeDecodeError:
+            return faults.error_response(request, 400,
+                                         "The query string is not valid UTF-8.")
         if path in ("", "/"):
             return versions.versions_response(request, 300)
         if path in ("/versions", "/versions/"):

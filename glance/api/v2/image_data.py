@@ -29,7 +29,7 @@ from glance.services.image_data import ImageDataService
 CONF = cfg.CONF
 READ_CHUNK = 1024 * 1024
 MAX_RANGES = 100
-_SPEC_RE = re.compile(r"^(\d*)-(\d*)$")
+_SPEC_RE = re.compile(r"^(\d{0,30})-(\d{0,30})$")
 
 
 class RangeNotSatisfiable(exception.GlanceException):

@@ -1,0 +1,121 @@
+"""Limits: JSON depth and values, header sizes, range counts, and a client that
+stalls after declaring a Content-Length (408, worker freed, image back to queued,
+no partial data)."""
+
+import os
+import socket
+import time
+
+import pytest
+import requests
+
+from tests import helpers
+
+OCTET = {"Content-Type": "application/octet-stream"}
+JSON = {"Content-Type": "application/json", "Accept": "application/json"}
+
+
+@pytest.fixture(scope="module")
+def stall_server(start_server):
+    """One worker with two threads and a 2 s client socket timeout."""
+    return start_server({"DEFAULT": {"workers": 1, "threads_per_worker": 2,
+                                     "client_socket_timeout": 2}}, name="limits")
+
+
+def _create(url: str) -> str:
+    response = requests.post(f"{url}/v2/images", headers=helpers.MEMBER,
+                             json={"name": "l", "disk_format": "raw",
+                                   "container_format": "bare"})
+    assert response.status_code == 201
+    return response.json()["id"]
+
+
+@pytest.mark.parametrize("body, fragment", [
+    (b'{"name": "a", "x": ' + b"[" * 40 + b"]" * 40 + b"}", b"nested deeper"),
+    (b'{"name": "' + b"a" * 10 + b'\\u0000"}', b"NUL"),
+    (b'{"name": "\\ud800"}', b"surrogates"),
+    (b'{"min_ram": ' + b"9" * 30 + b"}", b"out of range"),
+    (b'{"min_disk": 4294967296}', b"maximum"),
+    (b"[" * 100_000 + b"]" * 100_000, b"larger than"),
+], ids=["deep", "nul", "surrogate", "huge-int", "int32-column", "too-big"])
+def test_json_limits(app, body, fragment):
+    response = app.post("/v2/images", body, headers={**helpers.MEMBER, **JSON},
+                        expect_errors=True)
+    assert response.status_int in (400, 413) and fragment in response.body
+
+
+@pytest.mark.parametrize("header", ["Range", "Content-Range"])
+def test_huge_numbers_in_ranges(app, header):
+    image_id = app.post_json("/v2/images", {"name": "r", "disk_format": "raw",
+                                            "container_format": "bare"},
+                             headers=helpers.MEMBER).json["id"]
+    app.put(f"/v2/images/{image_id}/file", b"x" * 40, headers={**helpers.MEMBER, **OCTET})
+    value = ("bytes=0-" if header == "Range" else "bytes 0-") + "9" * 5000 + \
+        ("" if header == "Range" else "/*")
+    response = app.get(f"/v2/images/{image_id}/file", headers={**helpers.MEMBER,
+                                                               header: value},
+                       expect_errors=True)
+    assert response.status_int < 500
+
+
+def test_too_many_ranges_are_ignored(app):
+    image_id = app.post_json("/v2/images", {"name": "r", "disk_format": "raw",
+                                            "container_format": "bare"},
+                             headers=helpers.MEMBER).json["id"]
+    app.put(f"/v2/images/{image_id}/file", b"x" * 400, headers={**helpers.MEMBER, **OCTET})
+    header = "bytes=" + ",".join(f"{i}-{i}" for i in range(101))
+    response = app.get(f"/v2/images/{image_id}/file",
+                       headers={**helpers.MEMBER, "Range": header})
+    assert response.status_int == 200 and len(response.body) == 400
+
+
+def test_query_string_not_utf8_is_400(app):
+    response = app.get("/v2/images?marker=%FF", headers=helpers.MEMBER, status=400)
+    assert b"not valid UTF-8" in response.body
+
+
+@pytest.mark.parametrize("headers, statuses", [
+    ({"X-Big": "a" * 20_000}, (400, 431)),
+    ({f"X-H{i}": "v" for i in range(150)}, (400, 431)),
+    ({"X-Openstack-Request-ID": "req-" + "a" * 10_000}, (200,)),
+], ids=["field-size", "field-count", "request-id"])
+def test_header_limits(stall_server, headers, statuses):
+    response = requests.get(f"{stall_server.url}/v2/images",
+                            headers={**helpers.MEMBER, **headers})
+    assert response.status_code in statuses
+    assert response.headers.get("x-openstack-request-id", "req-").startswith("req-")
+    assert len(response.headers.get("x-openstack-request-id", "")) < 100
+
+
+def test_long_request_line_is_refused(stall_server):
+    response = requests.get(f"{stall_server.url}/v2/images?name={'a' * 9000}",
+                            headers=helpers.MEMBER)
+    assert response.status_code in (400, 414)
+
+
+def test_stalled_upload_times_out(stall_server):
+    image_id = _create(stall_server.url)
+    with socket.create_connection(("127.0.0.1", stall_server.port)) as sock:
+        head = (f"PUT /v2/images/{image_id}/file HTTP/1.1\r\nHost: x\r\n"
+                "Content-Type: application/octet-stream\r\nContent-Length: 1048576\r\n"
+                + "".join(f"{k}: {v}\r\n" for k, v in helpers.MEMBER.items()) + "\r\n")
+        sock.sendall(head.encode() + b"x" * 70_000)
+        sock.settimeout(15)
+        started = time.monotonic()
+        reply = b""
+        while b"\r\n\r\n" not in reply:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+        waited = time.monotonic() - started
+    assert reply.startswith(b"HTTP/1.1 408"), reply[:200]
+    assert waited < 10
+    image = requests.get(f"{stall_server.url}/v2/images/{image_id}",
+                         headers=helpers.MEMBER).json()
+    assert (image["status"], image["size"]) == ("queued", None)
+    assert not os.path.exists(stall_server.state_path / "images" / image_id)
+    # both threads of the single worker still answer
+    for _ in range(4):
+        assert requests.get(f"{stall_server.url}/v2/images", headers=helpers.MEMBER,
+                            timeout=5).status_code == 200
