@@ -63,6 +63,7 @@ the standalone server closes it.
     cfg.StrOpt(
         "state_path",
         default=_default_state,
+        sample_default="~/.local/share/glance",
         help="""
 Directory for the service's local state. The embedded defaults keep the
 SQLite database (``$state_path/glance.sqlite``) and the file store
