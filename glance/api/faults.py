@@ -11,6 +11,7 @@ import webob
 import webob.exc
 from oslo_db import exception as db_exc
 from oslo_log import log as logging
+from sqlalchemy import exc as sa_exc
 
 from glance import exception
 
@@ -54,6 +55,19 @@ def _message_of_http_exception(err: webob.exc.HTTPException) -> str:
     return err.detail or err.explanation or err.title
 
 
+# Errors meaning "the database cannot be reached right now" (server down, starting,
+# restarting, pool exhausted): the client should retry, so 503 + Retry-After.
+_DB_UNAVAILABLE = (db_exc.DBConnectionError, sa_exc.OperationalError,
+                   sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError)
+
+
+def _database_unavailable(err: BaseException) -> bool:
+    if isinstance(err, _DB_UNAVAILABLE):
+        return True
+    inner = getattr(err, "inner_exception", None)
+    return isinstance(err, db_exc.DBError) and isinstance(inner, _DB_UNAVAILABLE)
+
+
 def from_exception(request: webob.Request, err: BaseException) -> webob.Response:
     """Map any exception to its response: glance errors by ``code``, others as 500/503."""
     if isinstance(err, exception.GlanceException):
@@ -69,7 +83,7 @@ def from_exception(request: webob.Request, err: BaseException) -> webob.Response
         LOG.info("Value refused by the database: %s", err)
         return error_response(request, 400, "A value is out of range or too long for "
                               "its field.")
-    if isinstance(err, db_exc.DBConnectionError):
+    if _database_unavailable(err):
         LOG.error("Database unavailable: %s", err)
         return error_response(request, 503, "The database is unavailable; try again "
                               "shortly.", {"Retry-After": "5"})

@@ -13,6 +13,8 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from glance.api import app as glance_app
+from glance.db.sqlalchemy import engine as db_engine
+from glance.services import upload_recovery
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ class GlanceServer(BaseApplication):
             "limit_request_field_size": 16384,
             "preload_app": False,
             "control_socket_disable": True,
+            "child_exit": _worker_exited,
         }
         for key, value in settings.items():
             self.cfg.set(key, value)
@@ -80,6 +83,20 @@ def socket_timeout(app, seconds: int):
     return application
 
 
+def recover_uploads(dead_pids: set[int] | None = None) -> None:
+    """Reset uploads a dead process left in ``saving`` (runs in the master)."""
+    try:
+        upload_recovery.recover(dead_pids)
+    except Exception:  # noqa: BLE001 - never take the server down for this
+        LOG.exception("Could not check for interrupted uploads")
+    finally:
+        db_engine.dispose()  # no connection may be inherited by the next fork
+
+
+def _worker_exited(_server, worker) -> None:
+    recover_uploads({worker.pid})
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``glance-api`` console script."""
     glance_app.load_config(sys.argv[1:] if argv is None else argv)
@@ -89,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # noqa: BLE001 - report, don't trace back
         print(f"ERROR: cannot prepare the database: {err}", file=sys.stderr)
         return 1
+    recover_uploads()
     LOG.info("glance-api listening on %s:%s with %d workers", CONF.bind_host,
              CONF.bind_port, worker_count())
     GlanceServer().run()
