@@ -8,8 +8,8 @@ from oslo_log import log as logging
 from paste import deploy
 
 import glance.conf  # noqa: F401 - registers every option
+from glance import secrets, version
 from glance import store as image_store
-from glance import version
 from glance.db import migration
 from glance.db.sqlalchemy import engine as db_engine
 
@@ -91,6 +91,7 @@ def init_app(args: list[str] | None = None, config_files: list[str] | None = Non
     if args is not None or config_files is not None or not _config_loaded:
         load_config(args, config_files)
     logging.setup(CONF, "glance")
+    secrets.install()
     if prepare:
         prepare_state()
     image_store.init()

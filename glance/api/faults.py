@@ -13,7 +13,7 @@ from oslo_db import exception as db_exc
 from oslo_log import log as logging
 from sqlalchemy import exc as sa_exc
 
-from glance import exception
+from glance import exception, secrets
 
 LOG = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ def error_response(request: webob.Request, code: int, message: str,
                    headers: dict[str, str] | None = None) -> webob.Response:
     """Render an error with ``code`` and a clean ``message``."""
     title = _status_title(code)
+    message = secrets.mask(message)
     status = f"{code} {title}"
     response = webob.Response(status=status)
     if wants_json(request):

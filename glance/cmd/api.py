@@ -12,6 +12,7 @@ from gunicorn.app.base import BaseApplication
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from glance import secrets
 from glance.api import app as glance_app
 from glance.db.sqlalchemy import engine as db_engine
 from glance.services import upload_recovery
@@ -101,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``glance-api`` console script."""
     glance_app.load_config(sys.argv[1:] if argv is None else argv)
     logging.setup(CONF, "glance")
+    secrets.install()
     try:
         glance_app.prepare_state()
     except Exception as err:  # noqa: BLE001 - report, don't trace back
