@@ -19,6 +19,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import glance_store
 from glance_store import exceptions as store_exc
@@ -311,3 +312,113 @@ def delete(location: dict[str, Any], context=None) -> None:
         LOG.info("Image data at %s was already gone", url)
     except store_exc.GlanceStoreException as err:
         LOG.error("Cannot delete image data at %s: %s", url, err)
+
+
+# -- locations given by users ------------------------------------------------------------
+
+class InvalidLocation(exception.BadRequest):
+    message = "Invalid location: %(reason)s"
+
+
+@dataclass
+class LocationStore:
+    """The enabled store a user-given URL belongs to."""
+
+    url: str
+    scheme: str
+    backend: str | None  # the store id (multi-store), else None
+    path: str | None = None  # the checked local file, for file:// URLs
+
+    @property
+    def is_http(self) -> bool:
+        return self.scheme in ("http", "https")
+
+    def metadata(self) -> dict[str, Any]:
+        """The location metadata glance records for this store."""
+        return {"store": self.backend} if self.backend else {}
+
+
+def _datadirs(driver) -> list[str]:
+    """The data directories of a file store driver."""
+    by_priority = getattr(driver, "priority_data_map", None) or {}
+    dirs = [path for paths in by_priority.values() for path in paths]
+    if getattr(driver, "datadir", None):
+        dirs.append(driver.datadir)
+    return [os.path.realpath(path) for path in dirs]
+
+
+def _checked_file(url: str, driver) -> str:
+    """The regular file a ``file://`` URL names, inside one of ``driver``'s datadirs.
+
+    No ``..``, no symbolic links, no query, no percent-escapes: the URL must be
+    the file's one canonical spelling, so it cannot alias another image's data.
+    """
+    parts = urlsplit(url)
+    path = parts.path
+    if parts.netloc or parts.query or parts.fragment or "%" in url or not path:
+        raise InvalidLocation(reason="a file location is file:///absolute/path")
+    if path != os.path.normpath(path) or "/../" in path + "/" or "//" in path:
+        raise InvalidLocation(reason="the path is not in canonical form")
+    real = os.path.realpath(path)
+    if real != path:
+        raise InvalidLocation(reason="the path goes through a symbolic link")
+    if not any(os.path.commonpath([real, datadir]) == datadir and real != datadir
+               for datadir in _datadirs(driver)):
+        raise InvalidLocation(reason="the file is not in a data directory of the store")
+    if not os.path.isfile(real):
+        raise InvalidLocation(reason="no such file")
+    return real
+
+
+def location_store(url: str) -> LocationStore:
+    """The enabled store ``url`` belongs to; InvalidLocation (400) when none.
+
+    For the file store the URL must name an existing regular file inside one of
+    the store's data directories (never any other file of the server).
+    """
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError as err:
+        raise InvalidLocation(reason="the URL cannot be parsed") from err
+    if not scheme or url.split(":", 1)[0] != scheme:
+        raise InvalidLocation(reason="the URL has no (lower-case) scheme")
+    if is_multi_store():
+        candidates = [backend for backend in
+                      store_location.SCHEME_TO_CLS_BACKEND_MAP.get(scheme, {})
+                      if not backend.startswith("os_glance_")
+                      and backend in (CONF.enabled_backends or {})]
+    else:
+        candidates = [None] if scheme in store_location.SCHEME_TO_CLS_MAP else []
+    if not candidates:
+        raise InvalidLocation(reason=f"no enabled store handles '{scheme}' URLs")
+    last_error: InvalidLocation | None = None
+    for backend in candidates:
+        if scheme != "file":
+            return LocationStore(url, scheme, backend)
+        try:
+            driver = (_driver(backend) if is_multi_store()
+                      else glance_store.backend.get_store_from_scheme("file"))
+            return LocationStore(url, scheme, backend, _checked_file(url, driver))
+        except InvalidLocation as err:
+            last_error = err
+    assert last_error is not None
+    raise last_error
+
+
+def location_size(target: LocationStore, context=None) -> int:
+    """Bytes of data behind a (non-http) location, asked from its store."""
+    if target.path is not None:
+        return os.path.getsize(target.path)
+    try:
+        if is_multi_store():
+            size = multi_backend.get_size_from_uri_and_backend(
+                target.url, target.backend, context=context)
+        else:
+            size = glance_store.get_size_from_backend(target.url, context=context)
+    except store_exc.NotFound as err:
+        raise InvalidLocation(reason="no data at this location") from err
+    except store_exc.GlanceStoreException as err:
+        raise InvalidLocation(reason=str(err)) from err
+    if not size:
+        raise InvalidLocation(reason="the store does not know the size of the data")
+    return int(size)

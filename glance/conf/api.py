@@ -82,6 +82,18 @@ with JSON-patch on ``/locations``. Keep off unless you rely on it (see the
 security hardening guide): setting a location lets a user point an image at
 other data.
 """),
+    cfg.BoolOpt(
+        "do_secure_hash",
+        default=True,
+        help="""
+Compute the checksum and ``os_hash_value`` of an image whose data is given by
+a location (``POST /v2/images/{id}/locations``), in the background, reading
+the data once from its store. When off, the hashes come from the request's
+``validation_data`` (if any) and are not verified.
+
+Related options:
+    * hashing_algorithm
+"""),
     cfg.StrOpt(
         "hashing_algorithm",
         default="sha512",

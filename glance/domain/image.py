@@ -20,6 +20,14 @@ STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
     "deleted": frozenset(),
 }
 
+# Location operation -> image statuses it is allowed in (JSON-patch on /locations).
+# The one place location status rules live; any other status answers 409.
+LOCATION_RULES: dict[str, frozenset[str]] = {
+    "add": frozenset({"queued", "active"}),
+    "replace": frozenset({"queued", "active"}),
+    "remove": frozenset({"active"}),
+}
+
 # Base attributes a user may set (on create and with PATCH).
 WRITABLE_BASE = ("name", "visibility", "protected", "os_hidden", "min_ram", "min_disk",
                  "disk_format", "container_format", "owner")
@@ -33,6 +41,13 @@ def check_transition(current: str, target: str) -> None:
     """Raise Conflict unless the status machine allows ``current`` -> ``target``."""
     if target not in STATUS_TRANSITIONS.get(current, ()):
         raise exception.InvalidImageStatusTransition(current=current, target=target)
+
+
+def check_location_operation(operation: str, status: str) -> None:
+    """Raise Conflict unless LOCATION_RULES allows ``operation`` in ``status``."""
+    if status not in LOCATION_RULES[operation]:
+        raise exception.Conflict(
+            f"It's not allowed to {operation} locations if image status is {status}.")
 
 
 def check_settable(name: str) -> None:

@@ -10,6 +10,7 @@ from oslo_log import log as logging
 from glance import exception, notifier, policy
 from glance.db.sqlalchemy import api as db_api
 from glance.domain import image as domain
+from glance.services import locations
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -102,8 +103,13 @@ class ImageService:
         self.policy.authorize(context, "modify_image", target)
         before_visibility, before_owner = image.visibility, image.owner
         before_props, before_tags = len(image.extra), len(image.tags)
+        location_patch = locations.LocationPatch(context, image, target, self.db,
+                                                 self.policy)
         for change in changes:
-            self._apply(image, change)
+            if change.path[0] == "locations":
+                location_patch.apply(change.op, change.path, change.value)
+            else:
+                self._apply(image, change)
         if image.owner != before_owner and not context.is_admin:
             raise exception.Forbidden("Only administrators may change an image's owner.")
         if image.visibility != before_visibility:
@@ -114,8 +120,11 @@ class ImageService:
             _check_quota("image tags", len(image.tags), CONF.image_tag_quota)
         values = image.column_values()
         del values["id"]
-        record = self.db.image_update(context, image_id, values, properties=image.extra,
-                                      tags=image.tags)
+        if location_patch.changed:
+            record = location_patch.save(values, image.extra, image.tags)
+        else:
+            record = self.db.image_update(context, image_id, values,
+                                          properties=image.extra, tags=image.tags)
         notifier.image(context, "image.update", record)
         return domain.Image.from_record(record)
 
@@ -161,9 +170,6 @@ class ImageService:
     @staticmethod
     def _apply(image: domain.Image, change: Change) -> None:
         name = change.path[0]
-        if name == "locations":
-            raise exception.Forbidden(
-                "It's not allowed to update locations if locations are invisible.")
         if change.op == "remove":
             image.remove_attribute(name)
         elif change.op == "replace" and not image.has_attribute(name):

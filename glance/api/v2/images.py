@@ -6,12 +6,12 @@ from typing import Any
 import webob
 from oslo_config import cfg
 
-from glance import exception, schema
+from glance import exception, policy, schema
 from glance.api import wsgi
 from glance.api.v2 import list_params
 from glance.db.sqlalchemy.api import SORT_KEYS, Filter, ImageQuery
 from glance.domain.image import Image, check_settable
-from glance.services.images import Change, ImageService
+from glance.services.images import Change, ImageService, policy_target
 
 CONF = cfg.CONF
 
@@ -185,8 +185,19 @@ class ImagesController:
         self.service.delete(request.context, image_id)
 
 
-def image_view(image: Image) -> dict[str, Any]:
-    """The JSON representation of an image."""
+def locations_visible(context, image: Image) -> bool:
+    """Whether the caller may read ``locations`` (``get_image_location``)."""
+    if not CONF.show_multiple_locations or context is None:
+        return CONF.show_multiple_locations
+    try:
+        policy.authorize(context, "get_image_location", policy_target(context, image))
+    except exception.Forbidden:
+        return False
+    return True
+
+
+def image_view(image: Image, show_locations: bool = True) -> dict[str, Any]:
+    """The JSON representation of an image (``locations`` empty if not ``show_locations``)."""
     view: dict[str, Any] = dict(image.extra)
     for name in ("name", "disk_format", "container_format", "visibility", "size",
                  "virtual_size", "status", "checksum", "protected", "min_ram", "min_disk",
@@ -201,7 +212,7 @@ def image_view(image: Image) -> dict[str, Any]:
         view["stores"] = ",".join(dict.fromkeys(stores))
     if CONF.show_multiple_locations:
         view["locations"] = [{"url": loc["url"], "metadata": loc["metadata"]}
-                             for loc in active_locations]
+                             for loc in active_locations] if show_locations else []
     if CONF.show_image_direct_url and active_locations:
         view["direct_url"] = active_locations[0]["url"]
     view["self"] = f"/v2/images/{image.id}"
@@ -210,11 +221,16 @@ def image_view(image: Image) -> dict[str, Any]:
     return view
 
 
+def _view(response: webob.Response, image: Image) -> dict[str, Any]:
+    context = getattr(response.request, "context", None)
+    return image_view(image, locations_visible(context, image))
+
+
 class ResponseSerializer:
     """Renders domain objects; no I/O."""
 
     def create(self, response: webob.Response, image: Image) -> None:
-        wsgi.json_response(response, image_view(image), status=201)
+        wsgi.json_response(response, _view(response, image), status=201)
         response.location = f"{response.request.application_url}/v2/images/{image.id}"
         from glance.api.v2 import discovery  # noqa: PLC0415 - discovery imports services
 
@@ -223,14 +239,14 @@ class ResponseSerializer:
             response.headers["OpenStack-image-store-ids"] = store_ids
 
     def show(self, response: webob.Response, image: Image) -> None:
-        wsgi.json_response(response, image_view(image))
+        wsgi.json_response(response, _view(response, image))
 
     def update(self, response: webob.Response, image: Image) -> None:
-        wsgi.json_response(response, image_view(image))
+        wsgi.json_response(response, _view(response, image))
 
     def index(self, response: webob.Response, result: tuple[list[Image], int]) -> None:
         images, limit = result
-        views = [image_view(image) for image in images]
+        views = [_view(response, image) for image in images]
         document: dict[str, Any] = {"images": views}
         document.update(list_params.page_links("/v2/images", response.request.params,
                                                views, limit))

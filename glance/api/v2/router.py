@@ -9,6 +9,7 @@ from glance.api.v2 import (
     image_members,
     image_tags,
     images,
+    locations,
     schemas,
     tasks,
 )
@@ -26,6 +27,7 @@ def route_table() -> list[wsgi.Route]:
     tasks_resource = tasks.create_resource()
     import_resource = image_import.create_resource()
     discovery_resource = discovery.create_resource()
+    locations_resource = locations.create_resource()
     return [
         wsgi.Route("/v2/schemas/{name:.*?}", schemas_resource, {"GET": "show"}),
         wsgi.Route("/v2/images", images_resource, {"GET": "index", "POST": "create"}),
@@ -43,6 +45,8 @@ def route_table() -> list[wsgi.Route]:
                    {"GET": "index", "POST": "create"}),
         wsgi.Route("/v2/images/{image_id}/members/{member_id}", members_resource,
                    {"GET": "show", "PUT": "update", "DELETE": "delete"}),
+        wsgi.Route("/v2/images/{image_id}/locations", locations_resource,
+                   {"POST": "add_location", "GET": "get_locations"}),
         wsgi.Route("/v2/images/{image_id}/stage", import_resource, {"PUT": "stage"}),
         wsgi.Route("/v2/images/{image_id}/import", import_resource,
                    {"POST": "import_image"}),

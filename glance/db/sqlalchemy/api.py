@@ -507,6 +507,62 @@ def image_activate_with_location(context, image_id: str, values: dict[str, Any],
 
 
 @_retry_on_deadlock
+def image_update_with_locations(context, image_id: str, values: dict[str, Any],
+                                locations: list[dict[str, Any]], expected_status: str,
+                                properties: dict[str, str | None] | None = None,
+                                tags: Iterable[str] | None = None,
+                                removed_status: str = "deleted") -> dict[str, Any]:
+    """Change an image and set its full list of active locations, atomically.
+
+    ``locations`` holds ``{"url", "metadata"}`` dicts, with the ``id`` of the row
+    for the ones kept; active rows not listed get ``removed_status``. The write
+    only happens while the image is ``expected_status`` (Conflict otherwise).
+    """
+    with _writer() as session:
+        row = _get_row(session, context, image_id)
+        if row.status != expected_status:
+            raise exception.InvalidImageStatusTransition(
+                current=row.status, target=values.get("status", row.status))
+        now = timeutils.utcnow()
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.updated_at = now
+        if properties is not None:
+            _set_properties(session, image_id, properties)
+        if tags is not None:
+            _set_tags(session, image_id, tags)
+        existing = {loc.id: loc for loc in session.execute(
+            sa.select(ImageLocation).where(ImageLocation.image_id == image_id,
+                                           ImageLocation.deleted.is_(False),
+                                           ImageLocation.status == "active")).scalars()}
+        kept = {loc["id"] for loc in locations if loc.get("id") in existing}
+        for loc_id, loc in existing.items():
+            if loc_id not in kept:
+                loc.status = removed_status
+                if removed_status == "deleted":
+                    loc.deleted, loc.deleted_at = True, now
+        for wanted in locations:
+            if wanted.get("id") in existing:
+                existing[wanted["id"]].location_metadata = wanted["metadata"]
+            else:
+                session.add(ImageLocation(image_id=image_id, value=wanted["url"],
+                                          location_metadata=wanted["metadata"],
+                                          status="active", created_at=now))
+        session.flush()
+        return _orm_image_dict(session, row)
+
+
+def location_url_in_use(url: str, exclude_image_id: str | None = None) -> bool:
+    """Whether a live location row of another image points at ``url``."""
+    with _reader() as session:
+        query = sa.select(ImageLocation.id).where(
+            ImageLocation.value == url, ImageLocation.deleted.is_(False),
+            ImageLocation.status != "deleted")
+        if exclude_image_id is not None:
+            query = query.where(ImageLocation.image_id != exclude_image_id)
+        return session.execute(query.limit(1)).first() is not None
+
+
 def image_mark_pending_delete(image_id: str) -> None:
     """After a soft delete with delayed_delete: image and locations ``pending_delete``."""
     with _writer() as session:

@@ -1,0 +1,55 @@
+"""``/v2/images/{id}/locations`` (Images API v2.17): add a location, list locations."""
+
+from typing import Any
+
+import webob
+
+from glance import exception, schema
+from glance.api import wsgi
+from glance.api.v2.images import check_image_id
+from glance.services.locations import LocationService, add_location_schema
+
+
+class RequestDeserializer:
+    """The add-location body: ``{"url": ..., "validation_data": {...}}``."""
+
+    def add_location(self, request: wsgi.Request) -> dict[str, Any]:
+        body = request.json_body()
+        if not isinstance(body, dict):
+            raise exception.BadRequest("The request body must be a JSON object.")
+        schema.validate(add_location_schema(), body)
+        return {"url": body["url"], "validation_data": body.get("validation_data")}
+
+
+class LocationsController:
+    """Add (202, work continues in the background) and list image locations."""
+
+    def __init__(self, service: LocationService | None = None) -> None:
+        self.service = service or LocationService()
+
+    def add_location(self, request: wsgi.Request, image_id: str, url: str,
+                     validation_data: dict[str, Any] | None) -> None:
+        check_image_id(image_id)
+        self.service.add(request.context, image_id, url, validation_data)
+
+    def get_locations(self, request: wsgi.Request, image_id: str) -> list[dict[str, Any]]:
+        check_image_id(image_id)
+        return self.service.list(request.context, image_id)
+
+
+class ResponseSerializer:
+    """Renders the results; no I/O."""
+
+    def add_location(self, response: webob.Response, _result: None) -> None:
+        response.status_int = 202
+        response.body = b""
+        del response.content_type
+
+    def get_locations(self, response: webob.Response, locations: list) -> None:
+        wsgi.json_response(response, locations)
+
+
+def create_resource() -> wsgi.Resource:
+    """The locations resource for the router."""
+    return wsgi.Resource(LocationsController(), RequestDeserializer(),
+                         ResponseSerializer())
