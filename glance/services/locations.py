@@ -100,17 +100,19 @@ def check_validation_data(data: dict[str, Any] | None,
         return {}
     algo, value = data.get("os_hash_algo"), data.get("os_hash_value")
     checksum = data.get("checksum")
-    if algo != CONF.hashing_algorithm:
-        raise InvalidValidationData(
-            reason=f"os_hash_algo must be {CONF.hashing_algorithm}, not {algo}")
-    expected_len = hashlib.new(algo).digest_size * 2
-    if not isinstance(value, str) or len(value) != expected_len or not _is_hex(value):
-        raise InvalidValidationData(
-            reason=f"os_hash_value must be {expected_len} hexadecimal digits")
-    if checksum is not None and (len(checksum) != 32 or not _is_hex(checksum)):
-        raise InvalidValidationData(reason="checksum must be 32 hexadecimal digits")
-    claimed = {"os_hash_algo": algo, "os_hash_value": value.lower()}
+    claimed: dict[str, Any] = {}
+    if algo is not None or value is not None or checksum is None:
+        if algo != CONF.hashing_algorithm:
+            raise InvalidValidationData(
+                reason=f"os_hash_algo must be {CONF.hashing_algorithm}, not {algo}")
+        expected_len = hashlib.new(algo).digest_size * 2
+        if not isinstance(value, str) or len(value) != expected_len or not _is_hex(value):
+            raise InvalidValidationData(
+                reason=f"os_hash_value must be {expected_len} hexadecimal digits")
+        claimed = {"os_hash_algo": algo, "os_hash_value": value.lower()}
     if checksum is not None:
+        if not isinstance(checksum, str) or len(checksum) != 32 or not _is_hex(checksum):
+            raise InvalidValidationData(reason="checksum must be 32 hexadecimal digits")
         claimed["checksum"] = checksum.lower()
     if image is not None:
         for name, claim in claimed.items():
@@ -365,9 +367,11 @@ class LocationPatch:
 def add_location_schema() -> dict[str, Any]:
     """The body of ``POST /v2/images/{id}/locations``."""
     item = location_item_schema()
+    validation_data = dict(item["properties"]["validation_data"])
+    validation_data.pop("required", None)  # clients send {} when they have none
     return {"name": "location", "type": "object", "additionalProperties": False,
             "properties": {"url": item["properties"]["url"],
-                           "validation_data": item["properties"]["validation_data"]},
+                           "validation_data": validation_data},
             "required": ["url"]}
 
 

@@ -110,7 +110,7 @@ def patch(server, image_id, ops, headers=MEMBER) -> requests.Response:
 
 
 def loc(url: str, **extra) -> dict:
-    return {"url": url, "metadata": {}, **extra}
+    return {"url": url, "metadata": extra.pop("metadata", {}), **extra}
 
 
 def add_op(url: str, index: str = "-", **extra) -> list[dict]:
@@ -582,3 +582,87 @@ def test_get_locations(modern, source):
     assert get_locations(modern, image_id, OTHER_MEMBER).status_code == 404
     gone = requests.delete(f"{modern.url}/v2/images/{image_id}/locations", headers=ADMIN)
     assert gone.status_code == 405 and "POST" in gone.headers["Allow"]
+
+
+# -- multi-store, and do_secure_hash off ------------------------------------------------
+
+@pytest.fixture(scope="module")
+def multi(start_server):
+    return start_server({
+        "DEFAULT": {"enabled_backends": "fs:file, web:http",
+                    "show_multiple_locations": "True", "do_secure_hash": "False"},
+        "glance_store": {"default_backend": "fs"},
+        "import_filtering_opts": LOOPBACK,
+    }, name="locations-multi")
+
+
+def test_multi_store_locations_name_their_store(multi, source):
+    image_id = create(multi)
+    upload(multi, image_id)
+    response = patch(multi, image_id, add_op(f"{source}/img", metadata={"k": "v"}))
+    assert response.status_code == 200, response.text
+    image = response.json()
+    assert [item["metadata"] for item in image["locations"]] == [
+        {"store": "fs"}, {"k": "v", "store": "web"}]
+    assert set(image["stores"].split(",")) == {"fs", "web"}
+    orphan = multi.state_path / "images" / "placed-by-operator"
+    orphan.write_bytes(DATA)
+    placed = patch(multi, create(multi), add_op(f"file://{orphan}"))
+    assert placed.status_code == 200, placed.text
+    assert placed.json()["locations"][0]["metadata"] == {"store": "fs"}
+    assert patch(multi, create(multi), add_op("file:///etc/passwd")).status_code == 400
+
+
+def test_without_secure_hash_the_claimed_hashes_are_kept(multi, source):
+    image_id = create(multi)
+    body = {"url": f"{source}/img", "validation_data": {
+        "checksum": MD5, "os_hash_algo": "sha512", "os_hash_value": SHA512}}
+    assert post_location(multi, image_id, body).status_code == 202
+    assert wait_for_task(multi, image_id)["status"] == "success"
+    image = show(multi, image_id)
+    assert (image["status"], image["checksum"], image["os_hash_value"]) == (
+        "active", MD5, SHA512)
+    bare = create(multi)
+    assert post_location(multi, bare, {"url": f"{source}/img"}).status_code == 202
+    assert wait_for_task(multi, bare)["status"] == "success"
+    image = show(multi, bare)
+    assert (image["status"], image["size"], image["checksum"]) == ("active", len(DATA), None)
+    assert image["locations"] == [{"url": f"{source}/img", "metadata": {"store": "web"}}]
+
+
+# -- the python clients -----------------------------------------------------------------
+
+def test_glanceclient_legacy_and_new_location_calls(legacy, modern, source):
+    from glanceclient import Client
+
+    client = Client("2", endpoint=legacy.url, token="x")
+    image = client.images.create(name="gc", disk_format="raw", container_format="bare")
+    image = client.images.add_location(image.id, f"{source}/img", {"a": "1"})
+    assert image.status == "active" and image.size == len(DATA)
+    image = client.images.add_location(image.id, f"{source}/img2", {})
+    image = client.images.update_location(image.id, f"{source}/img", {"a": "2"})
+    assert image.locations[0]["metadata"] == {"a": "2"}
+    client.images.delete_locations(image.id, {f"{source}/img"})
+    assert [item["url"] for item in client.images.get(image.id).locations] == [
+        f"{source}/img2"]
+
+    new = Client("2", endpoint=modern.url, token="x")
+    queued = new.images.create(name="gc-new", disk_format="raw", container_format="bare")
+    new.images.add_image_location(queued.id, f"{source}/img")
+    assert wait_for_task(modern, queued.id)["status"] == "success"
+    assert new.images.get(queued.id).checksum == MD5
+    assert [item["url"] for item in new.images.get_image_locations(queued.id)] == [
+        f"{source}/img"]
+
+
+def test_openstacksdk_add_image_location(modern, source):
+    import openstack
+
+    conn = openstack.connect(auth_type="none", auth={"endpoint": modern.url},
+                             image_endpoint_override=modern.url)
+    image = conn.image.create_image(name="sdk-loc", disk_format="raw",
+                                    container_format="bare")
+    conn.image.add_image_location(image, f"{source}/img")
+    assert wait_for_task(modern, image.id)["status"] == "success"
+    assert conn.image.get_image(image).checksum == MD5
+    assert [item["url"] for item in conn.image.image_locations(image)] == [f"{source}/img"]
