@@ -1,0 +1,53 @@
+"""The location rule table and validation_data checks, without a server."""
+
+import hashlib
+
+import pytest
+
+from glance import exception
+from glance.domain import image as domain
+from glance.services import locations
+
+STATUSES = sorted(domain.STATUS_TRANSITIONS)
+ALLOWED = {"add": {"queued", "active"}, "replace": {"queued", "active"},
+           "remove": {"active"}}
+
+
+@pytest.mark.parametrize(("operation", "status"),
+                         [(op, status) for op in sorted(ALLOWED) for status in STATUSES],
+                         ids=[f"{op}-{status}" for op in sorted(ALLOWED)
+                              for status in STATUSES])
+def test_rule_table(operation, status):
+    if status in ALLOWED[operation]:
+        domain.check_location_operation(operation, status)
+        return
+    with pytest.raises(exception.Conflict) as caught:
+        domain.check_location_operation(operation, status)
+    assert str(caught.value) == (
+        f"It's not allowed to {operation} locations if image status is {status}.")
+
+
+SHA = hashlib.sha512(b"x").hexdigest()
+MD5 = hashlib.md5(b"x", usedforsecurity=False).hexdigest()
+
+
+@pytest.mark.parametrize("data", [
+    {"os_hash_algo": "sha256", "os_hash_value": hashlib.sha256(b"x").hexdigest()},
+    {"os_hash_algo": "sha512", "os_hash_value": "zz" * 64},
+    {"os_hash_algo": "sha512", "os_hash_value": SHA[:-2]},
+    {"os_hash_algo": "sha512"},
+    {"checksum": "not hex" + "0" * 25},
+], ids=["other-algo", "not-hex", "short", "no-value", "bad-checksum"])
+def test_malformed_validation_data(app, data):
+    with pytest.raises(locations.InvalidValidationData):
+        locations.check_validation_data(data)
+
+
+def test_validation_data_against_the_image(app):
+    image = domain.Image(id="i", checksum=MD5, os_hash_algo="sha512", os_hash_value=SHA)
+    claim = {"checksum": MD5.upper(), "os_hash_algo": "sha512", "os_hash_value": SHA}
+    assert locations.check_validation_data(claim, image)["checksum"] == MD5
+    assert locations.check_validation_data({"checksum": MD5}, image) == {"checksum": MD5}
+    assert locations.check_validation_data({}) == {}
+    with pytest.raises(locations.InvalidValidationData):
+        locations.check_validation_data({**claim, "checksum": "0" * 32}, image)
