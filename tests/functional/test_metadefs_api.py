@@ -158,7 +158,11 @@ def test_resource_type_associations(app, ns):
     created = app.post_json(url, body, headers=A, status=201).json
     assert {k: created[k] for k in body} == body
     app.post_json(url, body, headers=A, status=409)
-    app.post_json(url, {"name": "OS::Nope::Nope"}, headers=A, status=404)
+    # An unknown resource type is created by its first association.
+    app.post_json(url, {"name": "OS::Nope::Nope"}, headers=A, status=201)
+    assert "OS::Nope::Nope" in [rt["name"] for rt in app.get(
+        "/v2/metadefs/resource_types", headers=A).json["resource_types"]]
+    app.delete(f"{url}/OS::Nope::Nope", headers=A, status=204)
     listed = app.get(url, headers=A).json["resource_type_associations"]
     assert [a["name"] for a in listed] == ["OS::Cinder::Volume"]
     filtered = app.get(f"{NS_URL}?resource_types=OS::Cinder::Volume&limit=1000",

@@ -216,7 +216,7 @@ def namespace_create_full(values: dict[str, Any], *, properties: dict[str, dict]
         session.add(row)
         _flush(session, exception.MetadefDuplicateNamespace(namespace=values["namespace"]))
         _add_contents(session, row, properties, objects, tags, associations,
-                      create_resource_types=False)
+                      create_resource_types=True)
         return _namespace_detail(session, row)
 
 
@@ -465,10 +465,10 @@ def _associate(session: Session, ns: MetadefNamespace, values: dict[str, Any],
 
 
 def association_create(context, namespace: str, values: dict[str, Any]) -> dict[str, Any]:
-    """Associate a namespace with an existing resource type."""
+    """Associate a namespace with a resource type, creating an unknown type on the way."""
     with _writer() as session:
         ns = _namespace_row(session, context, namespace)
-        return _associate(session, ns, values, create_resource_type=False)
+        return _associate(session, ns, values, create_resource_type=True)
 
 
 def association_delete(context, namespace: str, resource_type: str) -> None:
