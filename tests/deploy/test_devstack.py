@@ -18,6 +18,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -148,6 +149,14 @@ def _answers(url: str) -> int | None:
         return None
 
 
+def _answers_after_stop(url: str, expected: int | None, wait: float = 30) -> int | None:
+    """What ``url`` answers once the server has had ``wait`` s to settle after a stop."""
+    deadline = time.monotonic() + wait
+    while (status := _answers(url)) != expected and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return status
+
+
 def _no_placeholders(path: Path) -> None:
     text = path.read_text()
     assert not re.findall(r"%[A-Z][A-Z_]*%", text), path
@@ -208,7 +217,7 @@ def test_mod_wsgi_image_prefix_lifecycle(devstack):
 
     stack.run("unstack")
     assert "disable_apache_site glance-api" in stack.calls()
-    assert _answers(stack.url + "/healthcheck") == 404  # Apache is up, glance is gone
+    assert _answers_after_stop(stack.url + "/healthcheck", 404) == 404  # Apache up, glance gone
 
     stack.run("clean")
     assert not stack.conf_dir.exists() and not site.exists()
@@ -239,7 +248,7 @@ def test_mod_wsgi_port_vhost_with_keystone(devstack):
     assert _answers(stack.url + "/v2/images") == 401
 
     stack.run("unstack")
-    assert _answers(stack.url + "/healthcheck") is None
+    assert _answers_after_stop(stack.url + "/healthcheck", None) is None
     stack.run("clean")
     assert not stack.conf_dir.exists()
 
@@ -271,6 +280,6 @@ def test_uwsgi_lifecycle(devstack):
 
     stack.run("unstack")
     assert "stop_process g-api" in stack.calls()
-    assert _answers(stack.url + "/healthcheck") is None
+    assert _answers_after_stop(stack.url + "/healthcheck", None) is None
     stack.run("clean")
     assert not stack.conf_dir.exists()

@@ -199,7 +199,7 @@ function stop_process {
     [[ -f "$pidfile" ]] || return 0
     pid=$(cat "$pidfile")
     kill -TERM "$pid" 2>/dev/null
-    for _ in $(seq 300); do
+    for _ in $(seq 900); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
