@@ -89,9 +89,26 @@ def serve(args: list[str]) -> int:
     return 0  # not reached
 
 
+def ensure_deploy_servers() -> None:
+    """Install Apache + mod_wsgi and uwsgi for the deployment tier (needs root).
+
+    On CI (``CI`` set) the tier is then required: a missing server fails it
+    instead of skipping it.
+    """
+    script = ROOT / "tools" / "install-deploy-deps.sh"
+    if os.geteuid() != 0 or not script.exists():
+        print("Not root: the Apache/uwsgi deployment tests will be skipped unless those "
+              "servers are installed (sudo tools/install-deploy-deps.sh).", flush=True)
+        return
+    subprocess.run(["bash", str(script)], cwd=ROOT, check=True)
+    if os.environ.get("CI"):
+        os.environ["GLANCE_DEPLOY_REQUIRED"] = "1"
+
+
 def test(args: list[str]) -> int:
     ensure_venv()
     ensure_services()
+    ensure_deploy_servers()
     workers = os.environ.get("GLANCE_TEST_WORKERS", "2")
     command = [str(PYTHON), "-m", "pytest", "-p", "no:cacheprovider", "-q",
                "-n", workers, "--dist", "loadfile", *(args or ["tests"])]
