@@ -85,9 +85,7 @@ class MemberService:
                                   member_target(context, image, member_id))
             if not self._is_owner(context, image) and member_id != context.owner:
                 raise exception.Forbidden()
-        except policy.InvalidScope:
-            raise
-        except exception.Forbidden as err:
+        except exception.Forbidden as err:  # a foreign scope too: 404, as for get()
             raise exception.NotFound(f"{member_id} not found in the member list of the "
                                      f"image {image_id}.") from err
         _only_shared(image, "show")

@@ -69,6 +69,13 @@ def test_system_scoped_token_is_refused(glance, tokens):
     assert _call(glance, "GET", "/v2/images", tokens["system-admin"]).status_code == 403
     assert _call(glance, "POST", "/v2/images", tokens["system-admin"],
                  json={}).status_code == 403
+    # On one image a foreign scope is told what any outsider is: 404 (tempest RBAC).
+    image = _call(glance, "POST", "/v2/images", tokens["alice-member"], json={}).json()
+    for method in ("GET", "DELETE"):
+        assert _call(glance, method, f"/v2/images/{image['id']}",
+                     tokens["system-admin"]).status_code == 404
+    assert _call(glance, "GET", f"/v2/images/{image['id']}/members/x",
+                 tokens["system-admin"]).status_code == 404
 
 
 def test_domain_scoped_token_is_refused(glance, tokens):
