@@ -397,6 +397,30 @@ class LocationService:
         return [{"url": loc["url"], "metadata": loc.get("metadata") or {}}
                 for loc in image.locations if loc.get("status") == "active"]
 
+    def delete_from_store(self, context, image_id: str, store_id: str) -> None:
+        """``DELETE /v2/stores/{store_id}/{image_id}``: drop one store's copy of an
+        active image's data (another store must still hold it)."""
+        image = self.images.get(context, image_id)
+        target = self._target(context, image)
+        self.policy.authorize(context, "delete_image_location", target)
+        if store_id not in image_store.store_ids():
+            raise exception.NotFound(f"Unknown store {store_id}.")
+        if image.status != "active":
+            raise exception.Conflict("It's not allowed to remove image data from store "
+                                     f"if image status is {image.status}.")
+        patch = LocationPatch(context, image, target, self.db, self.policy)
+        index = next((i for i, loc in enumerate(patch.locations)
+                      if loc["metadata"].get("store") == store_id), None)
+        if index is None:
+            raise exception.NotFound(
+                f"Image {image_id} does not have data in store {store_id}.")
+        if len(patch.locations) == 1:
+            raise exception.Conflict("Cannot delete image data from the only store "
+                                     "containing it. Consider deleting the image instead.")
+        patch.removed.append(patch.locations.pop(index))
+        patch.operations.append("remove")
+        patch.save({}, None, None)
+
     def add(self, context, image_id: str, url: str,
             validation_data: dict[str, Any] | None = None) -> None:
         """Check, then record and hash the location of a queued image in the background."""

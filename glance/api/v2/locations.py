@@ -1,4 +1,5 @@
-"""``/v2/images/{id}/locations`` (Images API v2.17): add a location, list locations."""
+"""``/v2/images/{id}/locations`` (Images API v2.17): add a location, list locations;
+``DELETE /v2/stores/{store_id}/{image_id}``: remove the image's data from one store."""
 
 from typing import Any
 
@@ -35,6 +36,10 @@ class LocationsController:
     def get_locations(self, request: wsgi.Request, image_id: str) -> list[dict[str, Any]]:
         check_image_id(image_id)
         return self.service.list(request.context, image_id)
+
+    def delete_from_store(self, request: wsgi.Request, store_id: str, image_id: str) -> None:
+        check_image_id(image_id)
+        self.service.delete_from_store(request.context, image_id, store_id)
 
 
 class ResponseSerializer:

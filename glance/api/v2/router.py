@@ -47,6 +47,8 @@ def route_table() -> list[wsgi.Route]:
                    {"GET": "show", "PUT": "update", "DELETE": "delete"}),
         wsgi.Route("/v2/images/{image_id}/locations", locations_resource,
                    {"POST": "add_location", "GET": "get_locations"}),
+        wsgi.Route("/v2/stores/{store_id}/{image_id}", locations_resource,
+                   {"DELETE": "delete_from_store"}),
         wsgi.Route("/v2/images/{image_id}/stage", import_resource, {"PUT": "stage"}),
         wsgi.Route("/v2/images/{image_id}/import", import_resource,
                    {"POST": "import_image"}),
