@@ -64,6 +64,10 @@ class InvalidValidationData(exception.BadRequest):
     message = "Invalid validation_data: %(reason)s"
 
 
+class ValidationDataConflict(exception.Conflict):
+    message = "Image already has %(name)s %(current)s; validation_data says %(claim)s"
+
+
 class NormalUserHttpOnly(exception.Forbidden):
     message = "http store must be enabled to use location API by normal user."
 
@@ -93,19 +97,37 @@ def _is_hex(value: str) -> bool:
     return bool(value) and all(char in string.hexdigits for char in value)
 
 
+def _hash_algorithm(algo: Any, any_algorithm: bool) -> int:
+    """Hex digits of ``algo``'s digests; 400 unless it is the configured algorithm
+    (or, with ``any_algorithm``, a fixed-size hashlib algorithm)."""
+    if algo == CONF.hashing_algorithm:
+        return hashlib.new(algo).digest_size * 2
+    if any_algorithm and isinstance(algo, str) and algo in hashlib.algorithms_available \
+            and not algo.startswith("shake"):
+        return hashlib.new(algo).digest_size * 2
+    wanted = "a hashlib algorithm" if any_algorithm else CONF.hashing_algorithm
+    raise InvalidValidationData(reason=f"os_hash_algo must be {wanted}, not {algo}")
+
+
 def check_validation_data(data: dict[str, Any] | None,
-                          image: domain.Image | None = None) -> dict[str, Any]:
-    """Hash values a location claims, well-formed and agreeing with the image's."""
+                          image: domain.Image | None = None,
+                          any_algorithm: bool = False) -> dict[str, Any]:
+    """Hash values a location claims: 409 when they contradict values ``image``
+    already has, 400 when malformed. ``any_algorithm`` (the v2.17 API) accepts
+    any fixed-size hashlib algorithm, not only ``hashing_algorithm``."""
     if not data:
         return {}
+    if image is not None:
+        for name in ("checksum", "os_hash_algo", "os_hash_value"):
+            claim, current = data.get(name), getattr(image, name)
+            if claim is not None and current is not None \
+                    and str(claim).lower() != current.lower():
+                raise ValidationDataConflict(name=name, current=current, claim=claim)
     algo, value = data.get("os_hash_algo"), data.get("os_hash_value")
     checksum = data.get("checksum")
     claimed: dict[str, Any] = {}
     if algo is not None or value is not None or checksum is None:
-        if algo != CONF.hashing_algorithm:
-            raise InvalidValidationData(
-                reason=f"os_hash_algo must be {CONF.hashing_algorithm}, not {algo}")
-        expected_len = hashlib.new(algo).digest_size * 2
+        expected_len = _hash_algorithm(algo, any_algorithm)
         if not isinstance(value, str) or len(value) != expected_len or not _is_hex(value):
             raise InvalidValidationData(
                 reason=f"os_hash_value must be {expected_len} hexadecimal digits")
@@ -114,12 +136,6 @@ def check_validation_data(data: dict[str, Any] | None,
         if not isinstance(checksum, str) or len(checksum) != 32 or not _is_hex(checksum):
             raise InvalidValidationData(reason="checksum must be 32 hexadecimal digits")
         claimed["checksum"] = checksum.lower()
-    if image is not None:
-        for name, claim in claimed.items():
-            current = getattr(image, name)
-            if current is not None and current.lower() != claim:
-                raise InvalidValidationData(
-                    reason=f"{name} {claim} does not match the image's {current}")
     return claimed
 
 
@@ -441,7 +457,7 @@ class LocationService:
                                                     or is_service(context)):
             raise NormalUserHttpOnly()
         target = self.checker.resolve(url, image.id)
-        claimed = check_validation_data(validation_data)
+        claimed = check_validation_data(validation_data, any_algorithm=True)
         task = self.tasks.new_task(context, "location_import",
                                    {"image_id": image_id, "loc_url": url,
                                     "validation_data": validation_data or {}},
@@ -466,7 +482,8 @@ class LocationService:
                 expected_status="queued")
             values: dict[str, Any] = {"status": "active", **claimed}
             if CONF.do_secure_hash:
-                values.update(self._hash(target, size, context))
+                values.update(self._hash(target, size, context,
+                                         claimed.get("os_hash_algo")))
                 for name, claim in claimed.items():
                     if values[name] != claim:
                         raise InvalidValidationData(
@@ -480,9 +497,13 @@ class LocationService:
         self.tasks.succeed(task.id, {"image_id": image_id})
 
     @staticmethod
-    def _hash(target: image_store.LocationStore, size: int, context) -> dict[str, Any]:
+    def _hash(target: image_store.LocationStore, size: int, context,
+              algo: str | None = None) -> dict[str, Any]:
+        """md5 and the os_hash (``algo``: the one the client claimed, else the
+        configured one) of the location's data."""
+        algo = algo or CONF.hashing_algorithm
         md5 = hashlib.md5(usedforsecurity=False)
-        os_hash = hashlib.new(CONF.hashing_algorithm)
+        os_hash = hashlib.new(algo)
         read = 0
         for chunk in read_data(target, context):
             md5.update(chunk)
@@ -493,5 +514,5 @@ class LocationService:
         if read != size:
             raise image_store.InvalidLocation(
                 reason=f"{target.url} gave {read} bytes, not the {size} announced")
-        return {"checksum": md5.hexdigest(), "os_hash_algo": CONF.hashing_algorithm,
+        return {"checksum": md5.hexdigest(), "os_hash_algo": algo,
                 "os_hash_value": os_hash.hexdigest()}

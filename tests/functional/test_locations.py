@@ -397,10 +397,10 @@ def test_validation_data_must_match_the_image(legacy, source):
     image_id = active_image(legacy, source)  # uploaded: checksum and os_hash are known
     wrong = {"checksum": "0" * 32, "os_hash_algo": "sha512", "os_hash_value": SHA512}
     response = patch(legacy, image_id, add_op(f"{source}/img2", validation_data=wrong))
-    assert response.status_code == 400 and "checksum" in message(response)
-    algo = {"os_hash_algo": "md5", "os_hash_value": MD5}
+    assert response.status_code == 409 and "checksum" in message(response)
+    algo = {"os_hash_algo": "md5", "os_hash_value": MD5}  # not the image's algorithm
     assert patch(legacy, image_id, add_op(f"{source}/img2",
-                                          validation_data=algo)).status_code == 400
+                                          validation_data=algo)).status_code == 409
     right = {"checksum": MD5, "os_hash_algo": "sha512", "os_hash_value": SHA512}
     ok = patch(legacy, image_id, add_op(f"{source}/img2", validation_data=right))
     assert ok.status_code == 200, ok.text
@@ -516,6 +516,19 @@ def test_add_location_with_matching_validation_data(modern, source):
     assert post_location(modern, image_id, body).status_code == 202
     assert wait_for_task(modern, image_id)["status"] == "success"
     assert show(modern, image_id)["status"] == "active"
+
+
+def test_add_location_validated_with_another_algorithm(modern, source):
+    """The v2.17 API takes the client's algorithm (tempest uses sha256) and keeps it."""
+    image_id = create(modern)
+    sha256 = hashlib.sha256(DATA).hexdigest()
+    body = {"url": f"{source}/img", "validation_data": {
+        "os_hash_algo": "sha256", "os_hash_value": sha256}}
+    assert post_location(modern, image_id, body).status_code == 202
+    assert wait_for_task(modern, image_id)["status"] == "success"
+    image = show(modern, image_id)
+    assert (image["status"], image["os_hash_algo"], image["os_hash_value"],
+            image["checksum"]) == ("active", "sha256", sha256, MD5)
 
 
 def test_add_location_with_wrong_validation_data_stays_queued(modern, source):

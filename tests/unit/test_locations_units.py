@@ -33,14 +33,29 @@ MD5 = hashlib.md5(b"x", usedforsecurity=False).hexdigest()
 
 @pytest.mark.parametrize("data", [
     {"os_hash_algo": "sha256", "os_hash_value": hashlib.sha256(b"x").hexdigest()},
+    {"os_hash_algo": "sha123", "os_hash_value": SHA},
+    {"os_hash_value": SHA},
     {"os_hash_algo": "sha512", "os_hash_value": "zz" * 64},
     {"os_hash_algo": "sha512", "os_hash_value": SHA[:-2]},
     {"os_hash_algo": "sha512"},
     {"checksum": "not hex" + "0" * 25},
-], ids=["other-algo", "not-hex", "short", "no-value", "bad-checksum"])
+], ids=["other-algo", "unknown-algo", "no-algo", "not-hex", "short", "no-value",
+        "bad-checksum"])
 def test_malformed_validation_data(app, data):
     with pytest.raises(locations.InvalidValidationData):
         locations.check_validation_data(data)
+
+
+def test_any_algorithm_for_the_v2_17_api(app):
+    """POST /locations takes any fixed-size hashlib algorithm (sha256 in tempest)."""
+    sha256 = hashlib.sha256(b"x").hexdigest()
+    claim = {"os_hash_algo": "sha256", "os_hash_value": sha256}
+    assert locations.check_validation_data(claim, any_algorithm=True) == claim
+    for bad in ({"os_hash_algo": "sha256", "os_hash_value": SHA},
+                {"os_hash_algo": "shake_128", "os_hash_value": sha256},
+                {"os_hash_algo": "sha123", "os_hash_value": sha256}):
+        with pytest.raises(locations.InvalidValidationData):
+            locations.check_validation_data(bad, any_algorithm=True)
 
 
 def test_validation_data_against_the_image(app):
@@ -49,5 +64,7 @@ def test_validation_data_against_the_image(app):
     assert locations.check_validation_data(claim, image)["checksum"] == MD5
     assert locations.check_validation_data({"checksum": MD5}, image) == {"checksum": MD5}
     assert locations.check_validation_data({}) == {}
-    with pytest.raises(locations.InvalidValidationData):
-        locations.check_validation_data({**claim, "checksum": "0" * 32}, image)
+    for name, wrong in (("checksum", "0" * 32), ("os_hash_algo", "sha256"),
+                        ("os_hash_value", "beefdead" * 16)):
+        with pytest.raises(locations.ValidationDataConflict):  # 409, as tempest expects
+            locations.check_validation_data({**claim, name: wrong}, image)
