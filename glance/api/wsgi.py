@@ -155,6 +155,17 @@ def json_response(response: webob.Response, document: Any, status: int = 200) ->
     response.body = to_json(document)
 
 
+def _path_text(value: Any) -> Any:
+    """A path segment as text. WSGI hands PATH_INFO over as latin-1-decoded bytes;
+    the version negotiation filter has already refused paths that are not UTF-8."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
 class Resource:
     """Runs one request through deserializer -> controller -> serializer.
 
@@ -170,7 +181,7 @@ class Resource:
 
     @webob.dec.wsgify(RequestClass=Request)
     def __call__(self, request: Request) -> webob.Response:
-        args = dict(request.urlvars)
+        args = {name: _path_text(value) for name, value in request.urlvars.items()}
         action = args.pop("action")
         args.pop("controller", None)
         try:

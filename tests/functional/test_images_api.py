@@ -160,7 +160,8 @@ def test_path_that_is_not_utf8_is_400(app):
     assert response.json["message"] == "The request path is not valid UTF-8."
 
 
-@pytest.mark.parametrize("image_id", ["not-a-uuid", "%C3%A9t%C3%A9", "8a6e0804-2bd0-4672-b79d-d97027f9071a"])
+@pytest.mark.parametrize("image_id", ["not-a-uuid", "%C3%A9t%C3%A9",
+                                      "8a6e0804-2bd0-4672-b79d-d97027f9071a"])
 def test_show_unknown_is_404(app, image_id):
     response = app.get(f"/v2/images/{image_id}", headers={**helpers.MEMBER, **JSON},
                        status=404)
@@ -367,3 +368,12 @@ def test_disk_formats_configurable(app, override):
     assert app.get("/v2/schemas/image").json["properties"]["disk_format"]["enum"] == [
         None, "raw", "qcow2"]
     create(app, {"disk_format": "vhdx"}, status=400)
+
+
+def test_non_ascii_tag_in_path_is_decoded(app, image):
+    app.put(f"/v2/images/{image['id']}/tags/%C3%A9t%C3%A9", headers=helpers.MEMBER,
+            status=204)
+    tags = app.get(f"/v2/images/{image['id']}", headers=helpers.MEMBER).json["tags"]
+    assert "été" in tags
+    app.delete(f"/v2/images/{image['id']}/tags/%C3%A9t%C3%A9", headers=helpers.MEMBER,
+               status=204)

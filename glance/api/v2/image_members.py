@@ -95,15 +95,6 @@ class RequestDeserializer:
         return {}
 
 
-def _path_text(value: str) -> str:
-    """A path segment as text: WSGI hands PATH_INFO over as latin-1-decoded bytes
-    (already checked to be UTF-8 by the version negotiation filter)."""
-    try:
-        return value.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return value
-
-
 class MembersController:
     """Member actions; plain arguments in, membership dicts out."""
 
@@ -120,16 +111,16 @@ class MembersController:
 
     def show(self, request: wsgi.Request, image_id: str, member_id: str) -> dict:
         check_image_id(image_id)
-        return self.service.get(request.context, image_id, _path_text(member_id))
+        return self.service.get(request.context, image_id, member_id)
 
     def update(self, request: wsgi.Request, image_id: str, member_id: str,
                status: str) -> dict:
         check_image_id(image_id)
-        return self.service.update(request.context, image_id, _path_text(member_id), status)
+        return self.service.update(request.context, image_id, member_id, status)
 
     def delete(self, request: wsgi.Request, image_id: str, member_id: str) -> None:
         check_image_id(image_id)
-        self.service.delete(request.context, image_id, _path_text(member_id))
+        self.service.delete(request.context, image_id, member_id)
 
 
 def member_view(member: dict) -> dict[str, Any]:
