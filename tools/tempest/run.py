@@ -26,6 +26,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -283,6 +284,18 @@ def run_tempest(workspace: Path, regex: str, concurrency: int) -> tuple[int, str
             process.wait()
 
 
+def _keystone_port() -> int:
+    """5000 (Keystone's usual port) when it is free, else any free loopback port."""
+    from tests.keystone import harness  # noqa: PLC0415
+
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", KEYSTONE_PORT))
+        except OSError:
+            return harness.free_port()
+    return KEYSTONE_PORT
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--regex", default=DEFAULT_REGEX)
@@ -300,7 +313,7 @@ def main(argv: list[str]) -> int:
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     image_server, images_url = serve_images(workdir / "http-images")
-    keystone = harness.Keystone(workdir / "keystone", port=KEYSTONE_PORT)
+    keystone = harness.Keystone(workdir / "keystone", port=_keystone_port())
     keystone.workdir.mkdir(parents=True)
     (keystone.workdir / "gunicorn.conf.py").write_text(KEYSTONE_GUNICORN_CONF)
     (keystone.workdir / "cache.conf").write_text(KEYSTONE_CACHE_CONF)
