@@ -158,12 +158,12 @@ def register_glance(keystone_url: str, glance_url: str) -> dict[str, str]:
 
 
 def glance_sections(keystone_url: str, workdir: Path) -> dict[str, dict[str, object]]:
-    """glance-api.conf for tempest: keystone flavor, fs1/fs2 file stores + read-only http."""
+    """glance-api.conf for tempest: keystone flavor, fs1/fs2 file stores + read-only web."""
     from tests.keystone import harness  # noqa: PLC0415
 
     return {
         "DEFAULT": {
-            "enabled_backends": "fs1:file, fs2:file, http:http",
+            "enabled_backends": "fs1:file, fs2:file, web:http",
             "enabled_import_methods": "glance-direct,web-download,copy-image",
             "show_multiple_locations": "true",
             "workers": "2",
@@ -173,7 +173,8 @@ def glance_sections(keystone_url: str, workdir: Path) -> dict[str, dict[str, obj
                 "store_description": "Fast file store"},
         "fs2": {"filesystem_store_datadir": workdir / "stores" / "fs2",
                 "store_description": "Slow file store"},
-        "http": {"store_description": "Read-only http store"},
+        # tempest's location tests expect the http store to be called "web".
+        "web": {"store_description": "Read-only http store"},
         "import_filtering_opts": {"allowed_hosts": "127.0.0.1", "allowed_ports": ""},
         "paste_deploy": {"flavor": "keystone"},
         "keystone_authtoken": {
@@ -289,6 +290,7 @@ def _keystone_port() -> int:
     from tests.keystone import harness  # noqa: PLC0415
 
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
         try:
             sock.bind(("127.0.0.1", KEYSTONE_PORT))
         except OSError:
