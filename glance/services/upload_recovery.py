@@ -46,13 +46,20 @@ def tracked(image_id: str, backend: str | None) -> Iterator[None]:
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process. A zombie (killed, not yet reaped — as a
+    worker whose master was killed too stays until init reaps it) counts as dead."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            state = handle.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
 
 
 def _remove_partial_file(image_id: str, backend: str | None) -> None:
