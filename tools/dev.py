@@ -110,14 +110,23 @@ def test(args: list[str]) -> int:
     ensure_services()
     ensure_deploy_servers()
     workers = os.environ.get("GLANCE_TEST_WORKERS", "2")
-    command = [str(PYTHON), "-m", "pytest", "-p", "no:cacheprovider", "-q",
-               "-n", workers, "--dist", "loadfile", *(args or ["tests"])]
-    print("+", " ".join(command), flush=True)
-    result = subprocess.run(command, cwd=ROOT, check=False)
-    if result.returncode == 5:
-        print("pytest collected no tests: that is a failure here.", file=sys.stderr)
-        return 1
-    return result.returncode
+    pytest = [str(PYTHON), "-m", "pytest", "-p", "no:cacheprovider", "-q"]
+    if args:
+        runs = [pytest + ["-n", workers, "--dist", "loadfile", *args]]
+    else:
+        # Tests that stop a shared database server run alone, after everything else.
+        runs = [pytest + ["-n", workers, "--dist", "loadfile", "-m", "not db_outage",
+                          "tests"],
+                pytest + ["-m", "db_outage", "tests"]]
+    for command in runs:
+        print("+", " ".join(command), flush=True)
+        result = subprocess.run(command, cwd=ROOT, check=False)
+        if result.returncode == 5:
+            print("pytest collected no tests: that is a failure here.", file=sys.stderr)
+            return 1
+        if result.returncode != 0:
+            return result.returncode
+    return 0
 
 
 def main() -> int:

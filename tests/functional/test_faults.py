@@ -183,6 +183,7 @@ def _load(url: str, stop: threading.Event, log: list) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.db_outage  # stops a shared database server: run alone (tools/dev.py)
 @pytest.mark.parametrize("backend", [
     pytest.param("mysql", marks=pytest.mark.mysql),
     pytest.param("postgresql", marks=pytest.mark.postgresql)])

@@ -198,11 +198,14 @@ function stop_process {
     local pidfile=$STUB_DIR/$1.pid pid
     [[ -f "$pidfile" ]] || return 0
     pid=$(cat "$pidfile")
-    kill -TERM "$pid" 2>/dev/null
+    # Like devstack's systemd units, stop the whole service: run_process made the
+    # process the leader of its own session/group, so signal the group (workers too).
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
     for _ in $(seq 900); do
-        kill -0 "$pid" 2>/dev/null || break
+        kill -0 -- "-$pid" 2>/dev/null || break
         sleep 0.1
     done
+    kill -KILL -- "-$pid" 2>/dev/null || true
     rm -f "$pidfile"
 }
 
