@@ -206,14 +206,19 @@ class TaskService:
         for record in self.db.tasks_by_status(task_api.ACTIVE_STATUSES):
             if runner_alive(record.get("runner")):
                 continue
-            self.fail(record["id"], INTERRUPTED_MESSAGE, expected_status=record["status"])
-            failed.append(record["id"])
+            # Clean up first: whoever sees the task failed (another worker may answer
+            # meanwhile) also sees its image reset and its staged data gone.
             if on_failed is not None:
                 try:
                     on_failed(record)
                 except Exception:  # noqa: BLE001 - recovery goes on
                     LOG.exception("Cleaning up after interrupted task %s failed",
                                   record["id"])
+            try:
+                self.fail(record["id"], INTERRUPTED_MESSAGE, expected_status=record["status"])
+            except exception.Conflict:  # another worker of this host got there first
+                continue
+            failed.append(record["id"])
         if failed:
             LOG.warning("Failed %d task(s) interrupted by a stopped process: %s",
                         len(failed), ", ".join(failed))
