@@ -116,6 +116,13 @@ class Request(webob.Request):
                     f"The request body is larger than {limit} bytes.")
         return bytes(data)
 
+    def json_object(self) -> dict[str, Any]:
+        """The body parsed as a JSON object (400 when it is not one)."""
+        body = self.json_body()
+        if not isinstance(body, dict):
+            raise exception.BadRequest("The request body must be a JSON object.")
+        return body
+
     def json_body(self) -> Any:
         """The body parsed as JSON (400 when it is not JSON)."""
         raw = self.read_body(CONF.max_json_body_size)

@@ -23,9 +23,7 @@ class RequestDeserializer:
                 "size": request.content_length}
 
     def import_image(self, request: wsgi.Request) -> dict[str, Any]:
-        body = request.json_body()
-        if not isinstance(body, dict):
-            raise exception.BadRequest("The request body must be a JSON object.")
+        body = request.json_object()
         method = body.get("method")
         if not isinstance(method, dict) or not isinstance(method.get("name"), str):
             raise exception.BadRequest("Import request requires a 'method' object with "

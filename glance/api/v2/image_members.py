@@ -54,9 +54,7 @@ def _unstorable(char: str) -> bool:
 def _object_body(request: wsgi.Request) -> dict:
     if not request.has_body():
         raise exception.BadRequest("Body expected in request.")
-    body = request.json_body()
-    if not isinstance(body, dict):
-        raise exception.BadRequest("The request body must be a JSON object.")
+    body = request.json_object()
     return body
 
 

@@ -57,9 +57,7 @@ class RequestDeserializer:
     """Turns requests into the controller's keyword arguments."""
 
     def create(self, request: wsgi.Request) -> dict[str, Any]:
-        body = request.json_body()
-        if not isinstance(body, dict):
-            raise exception.BadRequest("The request body must be a JSON object.")
+        body = request.json_object()
         for name in body:
             if name not in ("id", "locations"):
                 check_settable(name)

@@ -5,7 +5,7 @@ from typing import Any
 
 import webob
 
-from glance import exception, schema
+from glance import schema
 from glance.api import wsgi
 from glance.api.v2.images import check_image_id
 from glance.services.locations import LocationService, add_location_schema
@@ -15,9 +15,7 @@ class RequestDeserializer:
     """The add-location body: ``{"url": ..., "validation_data": {...}}``."""
 
     def add_location(self, request: wsgi.Request) -> dict[str, Any]:
-        body = request.json_body()
-        if not isinstance(body, dict):
-            raise exception.BadRequest("The request body must be a JSON object.")
+        body = request.json_object()
         schema.validate(add_location_schema(), body)
         return {"url": body["url"], "validation_data": body.get("validation_data")}
 

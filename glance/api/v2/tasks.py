@@ -94,9 +94,7 @@ def task_view(task: domain.Task) -> dict[str, Any]:
 
 class RequestDeserializer:
     def create(self, request: wsgi.Request) -> dict[str, Any]:
-        body = request.json_body()
-        if not isinstance(body, dict):
-            raise exception.BadRequest("The request body must be a JSON object.")
+        body = request.json_object()
         for name in body:
             if name in ("type", "input"):
                 continue

@@ -11,12 +11,11 @@ from typing import Any
 import sqlalchemy as sa
 from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
-from oslo_db.sqlalchemy import utils as db_utils
 from oslo_serialization import jsonutils
 from oslo_utils import timeutils
 
 from glance import exception
-from glance.db.sqlalchemy import engine
+from glance.db.sqlalchemy import engine, paging
 from glance.db.sqlalchemy.models import (
     Image,
     ImageLocation,
@@ -176,6 +175,20 @@ def _get_row(session, context, image_id: str) -> Image:
     return row
 
 
+def _change_row(session, context, image_id: str, values: dict[str, Any],
+                expected_status: str | None) -> Image:
+    """Load a visible image for writing, check its status (compare-and-set), apply
+    ``values`` and stamp ``updated_at``; Conflict when the status is not the expected."""
+    row = _get_row(session, context, image_id)
+    if expected_status is not None and row.status != expected_status:
+        raise exception.InvalidImageStatusTransition(
+            current=row.status, target=values.get("status", row.status))
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.updated_at = timeutils.utcnow()
+    return row
+
+
 def _orm_image_dict(session, row: Image) -> dict[str, Any]:
     image = {name: getattr(row, name) for name in IMAGE_COLUMNS}
     image.update(_load_children(session, [row.id])[row.id])
@@ -233,15 +246,8 @@ def image_get_all(context, query: ImageQuery) -> list[dict[str, Any]]:
                                        _can_see(context))).scalar_one_or_none()
             if marker_row is None:
                 raise exception.MarkerNotFound(marker=query.marker)
-        sort_keys = [key for key, _ in query.sort]
-        sort_dirs = [direction for _, direction in query.sort]
-        for tiebreak in ("created_at", "id"):
-            if tiebreak not in sort_keys:
-                sort_keys.append(tiebreak)
-                sort_dirs.append(sort_dirs[0])
-        orm_query = session.query(Image).filter(*conditions)
-        orm_query = db_utils.paginate_query(orm_query, Image, query.limit, sort_keys,
-                                            marker=marker_row, sort_dirs=sort_dirs)
+        orm_query = paging.paginate(session.query(Image).filter(*conditions), Image,
+                                    query.limit, query.sort, marker_row)
         return _image_dicts(session, orm_query.with_entities(*IMAGE_TABLE.columns).all())
 
 
@@ -319,13 +325,7 @@ def image_update(context, image_id: str, values: dict[str, Any],
     (a compare-and-set for state transitions); a mismatch raises Conflict.
     """
     with _writer() as session:
-        row = _get_row(session, context, image_id)
-        if expected_status is not None and row.status != expected_status:
-            raise exception.InvalidImageStatusTransition(
-                current=row.status, target=values.get("status", row.status))
-        for name, value in values.items():
-            setattr(row, name, value)
-        row.updated_at = timeutils.utcnow()
+        row = _change_row(session, context, image_id, values, expected_status)
         if properties is not None:
             _set_properties(session, image_id, properties)
         if tags is not None:
@@ -492,14 +492,8 @@ def image_activate_with_location(context, image_id: str, values: dict[str, Any],
     deleted); otherwise Conflict (or ImageNotFound) and nothing changes.
     """
     with _writer() as session:
-        row = _get_row(session, context, image_id)
-        if row.status != expected_status:
-            raise exception.InvalidImageStatusTransition(
-                current=row.status, target=values.get("status", row.status))
-        now = timeutils.utcnow()
-        for name, value in values.items():
-            setattr(row, name, value)
-        row.updated_at = now
+        row = _change_row(session, context, image_id, values, expected_status)
+        now = row.updated_at
         session.add(ImageLocation(image_id=image_id, value=url,
                                   meta_data=jsonutils.dumps(metadata), status="active",
                                   created_at=now))
@@ -519,14 +513,8 @@ def image_update_with_locations(context, image_id: str, values: dict[str, Any],
     only happens while the image is ``expected_status`` (Conflict otherwise).
     """
     with _writer() as session:
-        row = _get_row(session, context, image_id)
-        if row.status != expected_status:
-            raise exception.InvalidImageStatusTransition(
-                current=row.status, target=values.get("status", row.status))
-        now = timeutils.utcnow()
-        for name, value in values.items():
-            setattr(row, name, value)
-        row.updated_at = now
+        row = _change_row(session, context, image_id, values, expected_status)
+        now = row.updated_at
         if properties is not None:
             _set_properties(session, image_id, properties)
         if tags is not None:

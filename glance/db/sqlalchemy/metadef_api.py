@@ -12,13 +12,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from oslo_db import exception as db_exc
-from oslo_db.sqlalchemy import utils as db_utils
 from oslo_serialization import jsonutils
 from oslo_utils import timeutils
 from sqlalchemy.orm import Session
 
 from glance import exception
-from glance.db.sqlalchemy import engine
+from glance.db.sqlalchemy import engine, paging
 from glance.db.sqlalchemy.models import (
     MetadefNamespace,
     MetadefNamespaceResourceType,
@@ -109,13 +108,7 @@ def _resource_type_row(session: Session, name: str) -> MetadefResourceType:
 
 def _paginate(session: Session, query, model, *, limit: int | None, marker_row,
               sort_key: str, sort_dir: str):
-    keys, dirs = [sort_key], [sort_dir]
-    for tiebreak in ("created_at", "id"):
-        if tiebreak not in keys:
-            keys.append(tiebreak)
-            dirs.append(sort_dir)
-    return db_utils.paginate_query(query, model, limit, keys, marker=marker_row,
-                                   sort_dirs=dirs)
+    return paging.paginate(query, model, limit, [(sort_key, sort_dir)], marker_row)
 
 
 def _flush(session: Session, duplicate: exception.GlanceException) -> None:

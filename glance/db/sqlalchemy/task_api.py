@@ -12,12 +12,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from oslo_db.sqlalchemy import utils as db_utils
 from oslo_serialization import jsonutils
 from oslo_utils import timeutils
 
 from glance import exception
-from glance.db.sqlalchemy import engine
+from glance.db.sqlalchemy import engine, paging
 from glance.db.sqlalchemy.models import Task, TaskInfo
 
 TASK_COLUMNS = ("id", "type", "status", "owner", "expires_at", "image_id", "request_id",
@@ -134,15 +133,8 @@ def task_get_all(context, query: TaskQuery) -> list[dict[str, Any]]:
                 Task.id == query.marker, _visible(context), *_live(now))).scalar_one_or_none()
             if marker_row is None:
                 raise TaskMarkerNotFound(marker=query.marker)
-        sort_keys = [key for key, _ in query.sort]
-        sort_dirs = [direction for _, direction in query.sort]
-        for tiebreak in ("created_at", "id"):
-            if tiebreak not in sort_keys:
-                sort_keys.append(tiebreak)
-                sort_dirs.append(sort_dirs[0])
-        orm_query = session.query(Task).filter(*conditions)
-        orm_query = db_utils.paginate_query(orm_query, Task, query.limit, sort_keys,
-                                            marker=marker_row, sort_dirs=sort_dirs)
+        orm_query = paging.paginate(session.query(Task).filter(*conditions), Task,
+                                    query.limit, query.sort, marker_row)
         return [_task_dict(row) for row in orm_query.all()]
 
 

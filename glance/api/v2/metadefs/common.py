@@ -15,9 +15,7 @@ def body_of(request: wsgi.Request, document_schema: dict | None = None) -> dict[
     """The JSON object body: read-only attributes are 403, schema errors 400."""
     if not request.has_body():
         raise exception.BadRequest("Body expected in request.")
-    body = request.json_body()
-    if not isinstance(body, dict):
-        raise exception.BadRequest("The request body must be a JSON object.")
+    body = request.json_object()
     for key in READ_ONLY:
         if key in body:
             raise exception.ReadonlyProperty(name=key)
