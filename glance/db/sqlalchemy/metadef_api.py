@@ -253,6 +253,28 @@ def namespace_delete_contents(context, name: str, kind: str) -> None:
 
 # -- objects and properties --------------------------------------------------------------
 
+def _children_page(context, namespace: str, model, not_found, to_dict, *,
+                   limit: int | None, marker: str | None, sort_key: str,
+                   sort_dir: str) -> list[dict[str, Any]]:
+    """One page of a namespace's objects or tags (``model``), rendered by ``to_dict``."""
+    with _reader() as session:
+        ns = _namespace_row(session, context, namespace)
+        marker_row = (_child_row(session, model, ns, marker, not_found) if marker
+                      else None)
+        query = session.query(model).filter(model.namespace_id == ns.id)
+        rows = _paginate(session, query, model, limit=limit, marker_row=marker_row,
+                         sort_key=sort_key, sort_dir=sort_dir).all()
+        return [to_dict(row) for row in rows]
+
+
+def _child_get(context, namespace: str, name: str, model, not_found, to_dict
+               ) -> dict[str, Any]:
+    """One object, property or tag of a namespace, by name."""
+    with _reader() as session:
+        ns = _namespace_row(session, context, namespace)
+        return to_dict(_child_row(session, model, ns, name, not_found))
+
+
 def _object_values(values: dict[str, Any]) -> dict[str, Any]:
     return {"name": values["name"], "description": values.get("description"),
             "required": jsonutils.dumps(list(values.get("required") or [])),
@@ -262,21 +284,14 @@ def _object_values(values: dict[str, Any]) -> dict[str, Any]:
 def object_list(context, namespace: str, *, limit: int | None = None,
                 marker: str | None = None, sort_key: str = "created_at",
                 sort_dir: str = "desc") -> list[dict[str, Any]]:
-    with _reader() as session:
-        ns = _namespace_row(session, context, namespace)
-        marker_row = (_child_row(session, MetadefObject, ns, marker,
-                                 exception.MetadefObjectNotFound) if marker else None)
-        query = session.query(MetadefObject).filter(MetadefObject.namespace_id == ns.id)
-        rows = _paginate(session, query, MetadefObject, limit=limit, marker_row=marker_row,
-                         sort_key=sort_key, sort_dir=sort_dir).all()
-        return [_object_dict(row) for row in rows]
+    return _children_page(context, namespace, MetadefObject,
+                          exception.MetadefObjectNotFound, _object_dict, limit=limit,
+                          marker=marker, sort_key=sort_key, sort_dir=sort_dir)
 
 
 def object_get(context, namespace: str, name: str) -> dict[str, Any]:
-    with _reader() as session:
-        ns = _namespace_row(session, context, namespace)
-        return _object_dict(_child_row(session, MetadefObject, ns, name,
-                                       exception.MetadefObjectNotFound))
+    return _child_get(context, namespace, name, MetadefObject,
+                      exception.MetadefObjectNotFound, _object_dict)
 
 
 def object_create(context, namespace: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -317,10 +332,8 @@ def property_list(context, namespace: str) -> list[dict[str, Any]]:
 
 
 def property_get(context, namespace: str, name: str) -> dict[str, Any]:
-    with _reader() as session:
-        ns = _namespace_row(session, context, namespace)
-        return _property_dict(_child_row(session, MetadefProperty, ns, name,
-                                         exception.MetadefPropertyNotFound))
+    return _child_get(context, namespace, name, MetadefProperty,
+                      exception.MetadefPropertyNotFound, _property_dict)
 
 
 def property_create(context, namespace: str, name: str, schema: dict) -> dict[str, Any]:
@@ -357,21 +370,14 @@ def property_delete(context, namespace: str, name: str) -> None:
 def tag_list(context, namespace: str, *, limit: int | None = None,
              marker: str | None = None, sort_key: str = "created_at",
              sort_dir: str = "desc") -> list[dict[str, Any]]:
-    with _reader() as session:
-        ns = _namespace_row(session, context, namespace)
-        marker_row = (_child_row(session, MetadefTag, ns, marker,
-                                 exception.MetadefTagNotFound) if marker else None)
-        query = session.query(MetadefTag).filter(MetadefTag.namespace_id == ns.id)
-        rows = _paginate(session, query, MetadefTag, limit=limit, marker_row=marker_row,
-                         sort_key=sort_key, sort_dir=sort_dir).all()
-        return [_tag_dict(row) for row in rows]
+    return _children_page(context, namespace, MetadefTag, exception.MetadefTagNotFound,
+                          _tag_dict, limit=limit, marker=marker, sort_key=sort_key,
+                          sort_dir=sort_dir)
 
 
 def tag_get(context, namespace: str, name: str) -> dict[str, Any]:
-    with _reader() as session:
-        ns = _namespace_row(session, context, namespace)
-        return _tag_dict(_child_row(session, MetadefTag, ns, name,
-                                    exception.MetadefTagNotFound))
+    return _child_get(context, namespace, name, MetadefTag, exception.MetadefTagNotFound,
+                      _tag_dict)
 
 
 def tag_create(context, namespace: str, name: str) -> dict[str, Any]:
