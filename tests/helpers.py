@@ -2,6 +2,7 @@
 
 import configparser
 import os
+import pty
 import signal
 import socket
 import subprocess
@@ -99,3 +100,28 @@ class Server:
     def pid(self) -> int:
         assert self.process is not None
         return self.process.pid
+
+
+GLANCE_CLI = str(Path(sys.executable).with_name("glance"))
+
+
+def glance_cli(server: "Server", *args: str) -> str:
+    """Run python-glanceclient's ``glance`` against ``server`` (noauth, dummy token) with a
+    terminal as stdin, so commands like image-create upload no data; returns stdout."""
+    primary, secondary = pty.openpty()
+    try:
+        result = subprocess.run(
+            [GLANCE_CLI, "--os-image-url", server.url, "--os-auth-token", "x", *args],
+            stdin=secondary, capture_output=True, text=True, timeout=60,
+            env={**os.environ, "OS_IMAGE_API_VERSION": "2"})
+    finally:
+        os.close(primary)
+        os.close(secondary)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def table_field(output: str, name: str) -> str:
+    """The value of row ``name`` in a glance CLI property table."""
+    return next(line.split("|")[2].strip() for line in output.splitlines()
+                if line.startswith(f"| {name} "))

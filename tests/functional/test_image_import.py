@@ -5,11 +5,7 @@ staged, multi-store import and copy-image, discovery, and the python clients."""
 import hashlib
 import json
 import os
-import pty
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import openstack
 import pytest
@@ -22,7 +18,6 @@ OCTET = {"Content-Type": "application/octet-stream"}
 STAGED = b"staged bytes " * 1000
 LOOPBACK_ALLOWED = {"import_filtering_opts": {"allowed_hosts": "127.0.0.1",
                                               "allowed_ports": ""}}
-GLANCE_CLI = str(Path(sys.executable).with_name("glance"))
 
 
 @pytest.fixture(scope="module")
@@ -352,39 +347,20 @@ def test_import_all_stores_and_unknown_store(multi_server):
 
 # -- clients -----------------------------------------------------------------------------
 
-def _glance(server, *args: str) -> str:
-    primary, secondary = pty.openpty()
-    try:
-        result = subprocess.run(
-            [GLANCE_CLI, "--os-image-url", server.url, "--os-auth-token", "x", *args],
-            stdin=secondary, capture_output=True, text=True, timeout=60,
-            env={**os.environ, "OS_IMAGE_API_VERSION": "2"})
-    finally:
-        os.close(primary)
-        os.close(secondary)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def _field(output: str, name: str) -> str:
-    return next(line.split("|")[2].strip() for line in output.splitlines()
-                if line.startswith(f"| {name} "))
-
-
 def test_glanceclient_image_create_via_import(web_server, source, tmp_path):
     path = tmp_path / "disk.raw"
     path.write_bytes(STAGED)
-    out = _glance(web_server, "image-create-via-import", "--name", "cli-direct",
+    out = helpers.glance_cli(web_server, "image-create-via-import", "--name", "cli-direct",
                   "--disk-format", "raw", "--container-format", "bare",
                   "--file", str(path), "--import-method", "glance-direct")
-    image_id = _field(out, "id")
+    image_id = helpers.table_field(out, "id")
     image = wait_import(web_server, image_id, headers=helpers.ADMIN)
     assert image["status"] == "active"
     assert image["checksum"] == hashlib.md5(STAGED).hexdigest()
-    out = _glance(web_server, "image-create-via-import", "--name", "cli-web",
+    out = helpers.glance_cli(web_server, "image-create-via-import", "--name", "cli-web",
                   "--disk-format", "raw", "--container-format", "bare",
                   "--import-method", "web-download", "--uri", source.url("/data"))
-    image = wait_import(web_server, _field(out, "id"), headers=helpers.ADMIN)
+    image = wait_import(web_server, helpers.table_field(out, "id"), headers=helpers.ADMIN)
     assert image["status"] == "active"
     assert image["checksum"] == hashlib.md5(DATA).hexdigest()
 
@@ -393,13 +369,13 @@ def test_glanceclient_task_create(web_server, source):
     task_input = json.dumps({"import_from": source.url("/data"), "import_from_format": "raw",
                              "image_properties": {"name": "cli-task", "disk_format": "raw",
                                                   "container_format": "bare"}})
-    out = _glance(web_server, "task-create", "--type", "import", "--input", task_input)
-    task_id = _field(out, "id")
+    out = helpers.glance_cli(web_server, "task-create", "--type", "import", "--input", task_input)
+    task_id = helpers.table_field(out, "id")
     deadline = time.monotonic() + 15
-    while "success" not in _glance(web_server, "task-show", task_id):
+    while "success" not in helpers.glance_cli(web_server, "task-show", task_id):
         assert time.monotonic() < deadline
         time.sleep(0.2)
-    assert task_id in _glance(web_server, "task-list")
+    assert task_id in helpers.glance_cli(web_server, "task-list")
 
 
 def test_openstacksdk_import_image(web_server, source):

@@ -3,19 +3,12 @@ openstacksdk, and concurrent writers on the embedded SQLite database."""
 
 import concurrent.futures
 import json
-import os
-import pty
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import openstack
 import requests
 
 from tests import helpers
-
-GLANCE_CLI = str(Path(sys.executable).parent / "glance")
 
 
 def test_versions_and_crud_over_http(server):
@@ -47,37 +40,21 @@ def test_chunked_json_body(server):
     assert response.status_code == 201 and response.json()["name"] == "chunked"
 
 
-def _glance(server, *args: str) -> str:
-    """Run the glance CLI with a terminal as stdin (so it uploads no data)."""
-    primary, secondary = pty.openpty()
-    try:
-        result = subprocess.run(
-            [GLANCE_CLI, "--os-image-url", server.url, "--os-auth-token", "x", *args],
-            stdin=secondary, capture_output=True, text=True, timeout=60,
-            env={**os.environ, "OS_IMAGE_API_VERSION": "2"})
-    finally:
-        os.close(primary)
-        os.close(secondary)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
 def test_glanceclient_cli(server):
     name = f"cli-{uuid.uuid4().hex[:8]}"
-    out = _glance(server, "image-create", "--name", name, "--disk-format", "raw",
+    out = helpers.glance_cli(server, "image-create", "--name", name, "--disk-format", "raw",
                   "--container-format", "bare", "--property", "k=v")
-    image_id = next(line.split("|")[2].strip() for line in out.splitlines()
-                    if line.startswith("| id "))
-    assert name in _glance(server, "image-list")
-    shown = _glance(server, "image-show", image_id)
+    image_id = helpers.table_field(out, "id")
+    assert name in helpers.glance_cli(server, "image-list")
+    shown = helpers.glance_cli(server, "image-show", image_id)
     assert "| k " in shown and "queued" in shown
-    updated = _glance(server, "image-update", image_id, "--name", name + "-2",
+    updated = helpers.glance_cli(server, "image-update", image_id, "--name", name + "-2",
                       "--property", "k2=v2")
     assert name + "-2" in updated and "v2" in updated
-    _glance(server, "image-tag-update", image_id, "tagged")
-    assert "tagged" in _glance(server, "image-show", image_id)
-    _glance(server, "image-delete", image_id)
-    assert image_id not in _glance(server, "image-list")
+    helpers.glance_cli(server, "image-tag-update", image_id, "tagged")
+    assert "tagged" in helpers.glance_cli(server, "image-show", image_id)
+    helpers.glance_cli(server, "image-delete", image_id)
+    assert image_id not in helpers.glance_cli(server, "image-list")
 
 
 def test_openstacksdk(server):
