@@ -21,8 +21,3 @@ class RequestContext(context.RequestContext):
         values = super().to_policy_values()
         values["owner"] = self.owner
         return values
-
-
-def admin_context() -> RequestContext:
-    """A context for internal jobs (manage commands, background work)."""
-    return RequestContext(is_admin=True, roles=["admin"], overwrite=False)

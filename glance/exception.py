@@ -30,9 +30,6 @@ class BadRequest(GlanceException):
     message = _("The request is invalid.")
 
 
-class InvalidParameterValue(BadRequest):
-    message = _("Invalid value '%(value)s' for parameter '%(param)s': %(extra)s")
-
 
 class SchemaValidationError(BadRequest):
     pass
@@ -54,9 +51,6 @@ class InvalidFilterOperator(BadRequest):
     message = _("Unable to filter on an unknown operator: %(op)s.")
 
 
-class InvalidJsonPatch(BadRequest):
-    message = _("Invalid JSON patch: %(reason)s")
-
 
 class InvalidJsonPointer(BadRequest):
     message = _("Invalid JSON pointer for this resource: '%(pointer)s'")
@@ -65,10 +59,6 @@ class InvalidJsonPointer(BadRequest):
 class BodyNotExpected(BadRequest):
     message = _("A body is not expected with this request.")
 
-
-class Unauthorized(GlanceException):
-    code = 401
-    message = _("The request you have made requires authentication.")
 
 
 class Forbidden(GlanceException):
@@ -113,14 +103,6 @@ class TagNotFound(NotFound):
     message = _("Tag %(tag)s not found on image %(image_id)s.")
 
 
-class MethodNotAllowed(GlanceException):
-    code = 405
-    message = _("The method %(method)s is not allowed for this resource.")
-
-
-class NotAcceptable(GlanceException):
-    code = 406
-    message = _("The requested representation is not available.")
 
 
 class Conflict(GlanceException):
