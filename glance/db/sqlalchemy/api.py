@@ -73,17 +73,23 @@ def _member_exists(owner: str, member_status: str | None) -> sa.ColumnElement:
     return sa.exists().where(*conditions)
 
 
+_PUBLIC_OR_COMMUNITY = Image.visibility.in_(("public", "community"))
+
+
+def _project_can_see(owner, member_status: str | None = None) -> sa.ColumnElement:
+    """What a project (a value or a bind parameter) may see: public, community, its
+    own images and those shared with it."""
+    return sa.or_(_PUBLIC_OR_COMMUNITY, Image.owner == owner,
+                  sa.and_(Image.visibility == "shared", _member_exists(owner, member_status)))
+
+
 def _can_see(context, member_status: str | None = None) -> sa.ColumnElement:
     """Who may see an image at all (show, download): owner, members, public/community."""
     if context.is_admin:
         return sa.true()
-    clauses = [Image.visibility.in_(("public", "community"))]
-    owner = context.owner
-    if owner is not None:
-        clauses.append(Image.owner == owner)
-        clauses.append(sa.and_(Image.visibility == "shared",
-                               _member_exists(owner, member_status)))
-    return sa.or_(*clauses)
+    if context.owner is None:
+        return _PUBLIC_OR_COMMUNITY
+    return _project_can_see(context.owner, member_status)
 
 
 def check_mutable(context, owner: str | None) -> None:
@@ -117,27 +123,46 @@ def _listing_visibility(context, visibility: str | None,
 
 # -- row <-> dict ------------------------------------------------------------------------
 
-def _load_children(session, image_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """Properties, tags and locations of several images, in one round trip."""
-    children: dict[str, dict[str, Any]] = {
-        image_id: {"properties": {}, "tags": [], "locations": []} for image_id in image_ids}
-    if not image_ids:
-        return children
+def _children_statement(ids_match) -> sa.Select:
+    """Properties, tags and locations of the images whose id ``ids_match`` (a
+    function of an ``image_id`` column), as one UNION ALL ordered by row id."""
     null = sa.null()
     union = sa.union_all(
         sa.select(ImageProperty.image_id, sa.literal("p").label("kind"), ImageProperty.id,
                   ImageProperty.name, ImageProperty.value, null.label("meta"),
                   null.label("status"))
-        .where(ImageProperty.image_id.in_(image_ids), ImageProperty.deleted.is_(False)),
+        .where(ids_match(ImageProperty.image_id), ImageProperty.deleted.is_(False)),
         sa.select(ImageTag.image_id, sa.literal("t"), ImageTag.id, ImageTag.value, null,
                   null, null)
-        .where(ImageTag.image_id.in_(image_ids), ImageTag.deleted.is_(False)),
+        .where(ids_match(ImageTag.image_id), ImageTag.deleted.is_(False)),
         sa.select(ImageLocation.image_id, sa.literal("l"), ImageLocation.id, null,
                   ImageLocation.value, ImageLocation.meta_data, ImageLocation.status)
-        .where(ImageLocation.image_id.in_(image_ids), ImageLocation.deleted.is_(False),
+        .where(ids_match(ImageLocation.image_id), ImageLocation.deleted.is_(False),
                ImageLocation.status != "deleted"),
     )
-    rows = session.execute(sa.select(union.subquery()).order_by("id")).all()
+    return sa.select(union.subquery()).order_by("id")
+
+
+# Built once: constructing a statement and its cache key costs more than running it
+# (about 0.4 ms for this union), so the hot paths execute prebuilt ones with parameters.
+_CHILDREN_OF_ONE = _children_statement(lambda column: column == sa.bindparam("image_id"))
+_CHILDREN_OF_MANY = _children_statement(
+    lambda column: column.in_(sa.bindparam("image_ids", expanding=True)))
+
+
+def _load_children(session, image_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Properties, tags and locations of several images, in one round trip.
+
+    ``session`` is an ORM session or a Core connection.
+    """
+    children: dict[str, dict[str, Any]] = {
+        image_id: {"properties": {}, "tags": [], "locations": []} for image_id in image_ids}
+    if not image_ids:
+        return children
+    if len(image_ids) == 1:
+        rows = session.execute(_CHILDREN_OF_ONE, {"image_id": image_ids[0]}).all()
+    else:
+        rows = session.execute(_CHILDREN_OF_MANY, {"image_ids": image_ids}).all()
     for image_id, kind, row_id, name, value, meta, status in rows:
         child = children[image_id]
         if kind == "p":
@@ -195,14 +220,33 @@ def _orm_image_dict(session, row: Image) -> dict[str, Any]:
     return image
 
 
+def _image_by_id(visible) -> sa.Select:
+    return sa.select(IMAGE_TABLE).where(
+        Image.id == sa.bindparam("image_id"), Image.deleted.is_(False), visible)
+
+
+# One prebuilt statement per kind of caller (see _can_see): admin, a project, no project.
+_IMAGE_FOR_ADMIN = _image_by_id(sa.true())
+_IMAGE_FOR_ANONYMOUS = _image_by_id(_PUBLIC_OR_COMMUNITY)
+_IMAGE_FOR_PROJECT = _image_by_id(_project_can_see(sa.bindparam("owner")))
+
+
 def image_get(context, image_id: str) -> dict[str, Any]:
     """The image with its properties, tags and locations, if the caller may see it."""
-    with _reader() as session:
-        rows = session.execute(sa.select(IMAGE_TABLE).where(
-            Image.id == image_id, Image.deleted.is_(False), _can_see(context))).all()
-        if not rows:
+    params = {"image_id": image_id}
+    if context.is_admin:
+        statement = _IMAGE_FOR_ADMIN
+    elif context.owner is None:
+        statement = _IMAGE_FOR_ANONYMOUS
+    else:
+        statement, params["owner"] = _IMAGE_FOR_PROJECT, context.owner
+    with engine.reader_connection() as connection:
+        row = connection.execute(statement, params).first()
+        if row is None:
             raise exception.ImageNotFound(image_id=image_id)
-        return _image_dicts(session, rows)[0]
+        image = dict(row._mapping)
+        image.update(_load_children(connection, [image_id])[image_id])
+        return image
 
 
 _OPS = {
