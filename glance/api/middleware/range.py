@@ -11,16 +11,16 @@ import re
 
 import webob
 from oslo_log import log as logging
-from oslo_middleware import base
 
 from glance.api import faults
+from glance.api.middleware import base
 
 LOG = logging.getLogger(__name__)
 LEGACY_RANGE_ENV = "glance.legacy_content_range"
 _CONTENT_RANGE_RE = re.compile(r"^bytes (\d{1,30})-(\d{1,30})/(\d{1,30}|\*)$")
 
 
-class RangeHeaderFilter(base.ConfigurableMiddleware):
+class RangeHeaderFilter(base.RequestFilter):
     """Translates ``Content-Range`` into ``Range`` on GET and HEAD requests."""
 
     _warned = False

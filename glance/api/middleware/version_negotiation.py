@@ -9,11 +9,12 @@ may name one in ``Accept: application/vnd.openstack.images-v2[.N]``.
 import re
 
 import webob
-from oslo_middleware import base
 
 from glance.api import faults, versions
+from glance.api.middleware import base
 
-_PATH_VERSION = re.compile(r"^/v(\d+)(?:\.(\d+))?(/.*)?$")
+# DOTALL and \Z: a path segment may hold a (percent-encoded) newline.
+_PATH_VERSION = re.compile(r"^/v([0-9]+)(?:\.([0-9]+))?(/.*)?\Z", re.DOTALL)
 _ACCEPT_VERSION = re.compile(r"application/vnd\.openstack\.images-v(\d+)(?:\.(\d+))?")
 
 
@@ -23,7 +24,7 @@ def _supported(major: str, minor: str | None) -> bool:
     return (int(major), int(minor)) in versions.SUPPORTED
 
 
-class VersionNegotiationFilter(base.ConfigurableMiddleware):
+class VersionNegotiationFilter(base.RequestFilter):
     """Routes a request to the API version it asked for."""
 
     def process_request(self, request: webob.Request):
