@@ -29,6 +29,14 @@ def test_unknown_version_answers_multiple_choices(app, path):
     assert "versions" in app.get(path, status=300).json
 
 
+@pytest.mark.parametrize("tail", ["a%0Ab", "%0A", "x%0D%0A"])
+def test_newline_in_a_path_segment_is_routed(app, tail):
+    """A percent-encoded newline is part of a segment, not the end of the path."""
+    image = "/v2/images/4bd4c9a8-5d1b-4a39-9d3b-0f6a1a1f8c11"
+    app.get(f"{image}/members/{tail}", headers=helpers.ADMIN, status=404)
+    app.get(f"/v2/metadefs/namespaces/{tail}", headers=helpers.ADMIN, status=404)
+
+
 def test_accept_header_selects_version(app):
     headers = {**helpers.ADMIN, "Accept": "application/vnd.openstack.images-v2.1"}
     assert "images" in app.get("/images", headers=headers, status=200).json
