@@ -5,6 +5,7 @@ from oslo_config import cfg
 from glance.conf import (
     api,
     database,
+    image_cache,
     image_format,
     image_import,
     import_filtering,
@@ -17,5 +18,5 @@ from glance.conf import (
 CONF = cfg.CONF
 
 for _module in (server, api, image_format, paste, database, store, image_import,
-                import_filtering, notifications):
+                import_filtering, notifications, image_cache):
     _module.register_opts(CONF)

@@ -5,6 +5,7 @@ import itertools
 from glance.conf import (
     api,
     database,
+    image_cache,
     image_format,
     image_import,
     import_filtering,
@@ -19,7 +20,7 @@ def list_opts() -> list:
     """Return (group, options) pairs, [DEFAULT] first, then groups alphabetically."""
     default_opts = list(itertools.chain(server.opts, api.opts, store.opts,
                                         image_import.default_opts,
-                                        notifications.opts))
+                                        notifications.opts, image_cache.opts))
     groups = [(None, default_opts)]
     groups += paste.list_opts() + image_format.list_opts() + database.list_opts()
     groups += image_import.list_opts()[1:] + import_filtering.list_opts()

@@ -1,0 +1,133 @@
+"""The local image cache, on when ``[DEFAULT] image_cache_dir`` is set.
+
+What the rest of glance calls:
+
+* :func:`open_cached` — the download path serves a cached image from here;
+* :func:`tee` — a full download from a remote store also fills the cache;
+* :func:`forget` — deleting an image removes its cached data;
+* :func:`get`, :func:`wake`, :func:`start` — the cache API and the prefetcher.
+
+Details of the files: :mod:`glance.image_cache.cache`; bookkeeping:
+:mod:`glance.image_cache.index`; the periodic job: :mod:`glance.image_cache.prefetcher`.
+"""
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from glance.image_cache import prefetcher
+from glance.image_cache.cache import ImageCache
+
+CONF = cfg.CONF
+LOG = logging.getLogger(__name__)
+
+Reader = Callable[[int, int | None], Iterator[bytes]]
+
+_caches: dict[tuple[str, str], ImageCache] = {}
+_lock = threading.Lock()
+
+
+def enabled() -> bool:
+    """Whether this node has an image cache."""
+    return bool(CONF.image_cache_dir)
+
+
+def get() -> ImageCache:
+    """The configured cache (call only when :func:`enabled`)."""
+    key = (CONF.image_cache_dir, CONF.image_cache_sqlite_db)
+    with _lock:
+        if key not in _caches:
+            _caches[key] = ImageCache(*key)
+        return _caches[key]
+
+
+def start() -> None:
+    """Start this process's prefetcher when the cache is on (idempotent)."""
+    if enabled():
+        prefetcher.ensure_started(get())
+
+
+def wake() -> None:
+    """Make this process's prefetcher run now."""
+    if enabled():
+        prefetcher.ensure_started(get()).wake()
+
+
+def open_cached(image: Any) -> BinaryIO | None:
+    """The cached data of ``image`` (a domain Image) opened for reading, or None."""
+    if not CONF.image_cache_dir:
+        return None
+    return get().open(image.id, image.size)
+
+
+def tee(image: Any, read: Reader) -> Reader:
+    """``read`` that also writes a whole-image read into the cache.
+
+    Ranges are passed through; so is everything when the cache is off, the size
+    is unknown or another writer is caching the image already. A failing cache
+    write never fails the download: caching just stops.
+    """
+    if not CONF.image_cache_dir or image.size is None:
+        return read
+
+    def reader(offset: int, length: int | None) -> Iterator[bytes]:
+        if offset or length is not None:
+            return read(offset, length)
+        return _teeing(image, read)
+
+    return reader
+
+
+def _teeing(image: Any, read: Reader) -> Iterator[bytes]:
+    chunks = read(0, None)
+    cache = get()
+    try:
+        writer = cache.writer(image.id)
+    except OSError as err:
+        LOG.warning("Not caching image %s: %s", image.id, err)
+        writer = None
+    if writer is None:
+        yield from chunks
+        return
+    complete = False
+    try:
+        for chunk in chunks:
+            if writer is not None:
+                try:
+                    writer.write(chunk)
+                except OSError as err:
+                    LOG.warning("Stopped caching image %s: %s", image.id, err)
+                    writer.abort()
+                    writer = None
+            yield chunk
+        complete = True
+    finally:
+        if writer is not None:
+            _finish(cache, writer, image, complete)
+
+
+def _finish(cache: ImageCache, writer, image: Any, complete: bool) -> None:
+    if not complete:
+        writer.abort()
+        return
+    try:
+        if writer.commit(image.size, image.checksum):
+            cache.prune(CONF.image_cache_max_size)
+    except OSError as err:
+        LOG.warning("Could not cache image %s: %s", image.id, err)
+
+
+def forget(image_id: str) -> None:
+    """Remove an image from this node's cache and queue (image deleted)."""
+    if not CONF.image_cache_dir:
+        return
+    cache = get()
+    try:
+        cache.delete(image_id)
+        cache.dequeue([image_id])
+    except (OSError, sqlite3.Error) as err:
+        LOG.warning("Could not remove image %s from the cache: %s", image_id, err)
