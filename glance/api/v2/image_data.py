@@ -18,7 +18,7 @@ from typing import Any
 import webob
 from oslo_config import cfg
 
-from glance import exception, notifier
+from glance import exception, image_cache, notifier
 from glance import store as image_store
 from glance.api import wsgi
 from glance.api.middleware.range import LEGACY_RANGE_ENV
@@ -194,10 +194,11 @@ class ImageDataController:
             return ImageData(found.image)
         # image.send counts the bytes served, so a metered download skips sendfile.
         meter = notifier.send_meter(request.context, found.image, request.remote_addr)
-        path = self.service.local_path(found.location)
-        if path is not None:
+        cached = image_cache.open_cached(found.image)  # this node's copy, if any
+        path = None if cached else self.service.local_path(found.location)
+        if cached is not None or path is not None:
             try:
-                handle = open(path, "rb")  # noqa: SIM115 - closed by the body
+                handle = cached or open(path, "rb")  # noqa: SIM115 - closed by the body
             except FileNotFoundError as err:
                 raise exception.NotFound(
                     "The image data could not be found in the store.") from err
@@ -210,6 +211,7 @@ class ImageDataController:
 
         def read(offset: int, length: int | None) -> Iterator[bytes]:
             return self.service.read(location, offset, length, context)
+        read = image_cache.tee(found.image, read)  # a whole download fills the cache
         if meter is None:
             return ImageData(found.image, DataBody(read))
         return ImageData(found.image, DataBody(meter.wrap(read), meter.close))
