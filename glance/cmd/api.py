@@ -15,6 +15,7 @@ from oslo_log import log as logging
 
 from glance import secrets
 from glance.api import app as glance_app
+from glance.cmd import http_worker
 from glance.db.sqlalchemy import engine as db_engine
 from glance.services import upload_recovery
 
@@ -39,11 +40,12 @@ class GlanceServer(BaseApplication):
         settings = {
             "bind": [bind],
             "workers": worker_count(),
-            "worker_class": "gthread",
+            "worker_class": "glance.cmd.http_worker.GlanceThreadWorker",
             "threads": CONF.threads_per_worker,
             "timeout": max(CONF.client_socket_timeout, 30),
             "graceful_timeout": 30,
-            "keepalive": 30,
+            # Also how long a new connection may stay silent before it is closed.
+            "keepalive": min(30, CONF.header_read_timeout),
             "backlog": CONF.backlog,
             "proc_name": "glance-api",
             "accesslog": None,
@@ -58,37 +60,17 @@ class GlanceServer(BaseApplication):
         }
         for key, value in settings.items():
             self.cfg.set(key, value)
+        http_worker.configure(CONF.header_read_timeout, CONF.client_socket_timeout)
 
     def load(self):
         # Each worker builds its own app (and database engine) after the fork.
-        application = socket_timeout(glance_app.init_app(prepare=False),
-                                     CONF.client_socket_timeout)
+        application = glance_app.init_app(prepare=False)
         # Everything built so far lives as long as the worker: keep it out of the
         # garbage collector's full passes, which otherwise stall a request now and
         # then for tens of milliseconds walking the large import-time heap.
         gc.collect()
         gc.freeze()
         return application
-
-
-def socket_timeout(app, seconds: int):
-    """Wrap ``app`` so a client silent for ``seconds`` while sending its body times out.
-
-    gunicorn's threaded worker reads request bodies from a blocking socket with
-    no timeout: a client that declares a Content-Length and stops sending would
-    hold a thread for ever. With a timeout the read fails, the request ends
-    with 408 and the connection is closed.
-    """
-    if not seconds:
-        return app
-
-    def application(environ, start_response):
-        sock = environ.get("gunicorn.socket")
-        if sock is not None:
-            sock.settimeout(seconds)
-        return app(environ, start_response)
-
-    return application
 
 
 def recover_uploads(dead_pids: set[int] | None = None) -> None:

@@ -52,8 +52,26 @@ once per worker.
         default=900,
         min=0,
         help="""
-Seconds a client connection may stay silent (no bytes sent or read) before
-the standalone server closes it.
+Seconds a client connection of the standalone server may stall (no bytes sent
+or read) once its request headers are in. A client that stops sending a body
+it declared gets 408 and the request thread is free again. 0 means no limit.
+
+Related options:
+    * header_read_timeout
+"""),
+    cfg.IntOpt(
+        "header_read_timeout",
+        default=30,
+        min=1,
+        help="""
+Seconds a client of the standalone server has, in all, to send a request's
+line and headers, counted from its first byte. A slower client (such as a
+"slowloris" sending a byte now and then) is disconnected, so it cannot hold a
+request thread. Also bounds (at most 30 s) how long a new or kept-alive
+connection may stay silent before it is closed.
+
+Related options:
+    * client_socket_timeout
 """),
     cfg.IntOpt(
         "backlog",

@@ -1,8 +1,9 @@
-"""Limits: JSON depth and values, header sizes, range counts, and a client that
+"""Limits: JSON depth and values, header sizes, range counts, a client that
 stalls after declaring a Content-Length (408, worker freed, image back to queued,
-no partial data)."""
+no partial data), and clients that send their headers too slowly or nothing."""
 
 import os
+import select
 import socket
 import time
 
@@ -17,9 +18,10 @@ JSON = {"Content-Type": "application/json", "Accept": "application/json"}
 
 @pytest.fixture(scope="module")
 def stall_server(start_server):
-    """One worker with two threads and a 2 s client socket timeout."""
+    """One worker with two threads, 2 s client socket and header timeouts."""
     return start_server({"DEFAULT": {"workers": 1, "threads_per_worker": 2,
-                                     "client_socket_timeout": 2}}, name="limits")
+                                     "client_socket_timeout": 2,
+                                     "header_read_timeout": 2}}, name="limits")
 
 
 def _create(url: str) -> str:
@@ -93,13 +95,14 @@ def test_long_request_line_is_refused(stall_server):
     assert response.status_code in (400, 414)
 
 
-def test_stalled_upload_times_out(stall_server):
+@pytest.mark.parametrize("sent", [0, 70_000], ids=["no-bytes", "some-bytes"])
+def test_stalled_upload_times_out(stall_server, sent):
     image_id = _create(stall_server.url)
     with socket.create_connection(("127.0.0.1", stall_server.port)) as sock:
         head = (f"PUT /v2/images/{image_id}/file HTTP/1.1\r\nHost: x\r\n"
                 "Content-Type: application/octet-stream\r\nContent-Length: 1048576\r\n"
                 + "".join(f"{k}: {v}\r\n" for k, v in helpers.MEMBER.items()) + "\r\n")
-        sock.sendall(head.encode() + b"x" * 70_000)
+        sock.sendall(head.encode() + b"x" * sent)
         sock.settimeout(15)
         started = time.monotonic()
         reply = b""
@@ -119,3 +122,69 @@ def test_stalled_upload_times_out(stall_server):
     for _ in range(4):
         assert requests.get(f"{stall_server.url}/v2/images", headers=helpers.MEMBER,
                             timeout=5).status_code == 200
+
+
+def _served_quickly(url: str, timeout: float) -> bool:
+    started = time.monotonic()
+    response = requests.get(f"{url}/v2/images", headers=helpers.MEMBER, timeout=timeout)
+    return response.status_code == 200 and time.monotonic() - started < timeout
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    readable, _, _ = select.select([sock], [], [], 0)
+    if not readable:
+        return False
+    try:
+        return sock.recv(4096) == b""
+    except ConnectionError:
+        return True
+
+
+def test_slow_headers_are_cut_off(stall_server):
+    """Two slowloris clients (as many as the worker has threads) trickle header bytes;
+    the server drops each after the 2 s header deadline, though bytes keep coming, and
+    serves other clients meanwhile."""
+    clients = [socket.create_connection(("127.0.0.1", stall_server.port))
+               for _ in range(2)]
+    closed_after: dict[int, float] = {}
+    started = time.monotonic()
+    try:
+        for sock in clients:
+            sock.sendall(b"GET /v2/images HTTP/1.1\r\nHost: x\r\n")
+        while len(closed_after) < len(clients) and time.monotonic() - started < 15:
+            for index, sock in enumerate(clients):
+                if index in closed_after:
+                    continue
+                if _closed_by_server(sock):
+                    closed_after[index] = time.monotonic() - started
+                    continue
+                try:
+                    sock.sendall(b"X")  # one more byte of a never-ending header
+                except OSError:
+                    closed_after[index] = time.monotonic() - started
+            time.sleep(0.2)
+        assert _served_quickly(stall_server.url, 8)
+    finally:
+        for sock in clients:
+            sock.close()
+    assert sorted(closed_after) == [0, 1], closed_after
+    assert all(1.5 < waited < 6 for waited in closed_after.values()), closed_after
+    log = stall_server.log_path.read_text()
+    assert "Closed a connection whose request did not arrive in time" in log
+    assert "Socket error processing request" not in log
+
+
+def test_silent_connections_do_not_hold_threads(stall_server):
+    """Clients that connect and send nothing do not keep others waiting for long,
+    and the server closes their connections."""
+    clients = [socket.create_connection(("127.0.0.1", stall_server.port))
+               for _ in range(3)]
+    started = time.monotonic()
+    try:
+        assert _served_quickly(stall_server.url, 9)
+        while not all(_closed_by_server(sock) for sock in clients):
+            assert time.monotonic() - started < 15, "silent connections stay open"
+            time.sleep(0.2)
+    finally:
+        for sock in clients:
+            sock.close()

@@ -1,0 +1,99 @@
+"""The gunicorn worker of ``glance-api``: gthread with deadlines on client sockets.
+
+gunicorn's threaded worker reads from blocking sockets with no timeout. It waits
+a few seconds for the first byte of a new connection without a thread and closes
+connections idle for ``keepalive`` seconds, but once a request has started it
+waits for the rest for ever: a client that sends its headers a byte at a time
+(slowloris), or declares a body it never sends, holds a thread for good. This
+worker bounds both:
+
+* the request line and headers must arrive within ``header_read_timeout``
+  seconds in all (a deadline, not a per-read timeout, so trickling bytes does not
+  extend it); otherwise the connection is closed without a response;
+* once the headers are in, every read or write may stall at most
+  ``client_socket_timeout`` seconds; a body read that times out ends the
+  request with 408 (``glance.api.wsgi.RequestTimeout``).
+"""
+
+import logging
+import time
+from typing import Any
+
+from gunicorn.workers.gthread import ThreadWorker
+
+_SOCKET_ERROR_MESSAGE = "Socket error processing request."
+
+
+class _HeaderTimeoutFilter(logging.Filter):
+    """gunicorn logs a read timeout with a traceback; a slow client needs one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if record.msg == _SOCKET_ERROR_MESSAGE and isinstance(error, TimeoutError):
+            record.msg = "Closed a connection whose request did not arrive in time"
+            record.args = ()
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+class GlanceThreadWorker(ThreadWorker):
+    """gunicorn's gthread worker with a header deadline and a body socket timeout.
+
+    The master sets both timeouts with :func:`configure` before it forks the
+    workers.
+    """
+
+    header_read_timeout: float = 30.0
+    client_socket_timeout: float | None = 900.0
+
+    def init_process(self) -> None:
+        self.log.error_log.addFilter(_HeaderTimeoutFilter())
+        super().init_process()
+
+    def handle(self, conn: Any):
+        """Arm the header deadline each time a request starts on ``conn``."""
+        if not getattr(conn, "_glance_armed", False):
+            conn._glance_armed = True
+            initialize = conn.init
+
+            def init() -> None:
+                # gunicorn makes the socket blocking (no timeout) right before this.
+                initialize()
+                self._arm_header_deadline(conn)
+
+            conn.init = init
+        return super().handle(conn)
+
+    def _arm_header_deadline(self, conn: Any) -> None:
+        deadline = time.monotonic() + self.header_read_timeout
+        conn._glance_header_deadline = deadline
+        conn.sock.settimeout(self.header_read_timeout)
+        unreader = getattr(conn.parser, "unreader", None)
+        if unreader is None or getattr(unreader, "_glance_wrapped", False):
+            return
+        read_chunk = unreader.chunk
+
+        def chunk(size_hint=None):
+            deadline = getattr(conn, "_glance_header_deadline", None)
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError("the request headers did not arrive in time")
+                conn.sock.settimeout(remaining)
+            return read_chunk(size_hint)
+
+        unreader.chunk = chunk
+        unreader._glance_wrapped = True
+
+    def handle_request(self, req: Any, conn: Any):
+        """Headers are in: from now on each socket operation may stall a while."""
+        conn._glance_header_deadline = None
+        conn.sock.settimeout(self.client_socket_timeout)
+        return super().handle_request(req, conn)
+
+
+def configure(header_read_timeout: float, client_socket_timeout: float) -> None:
+    """Set the two timeouts (seconds; a ``client_socket_timeout`` of 0 means none)."""
+    GlanceThreadWorker.header_read_timeout = header_read_timeout
+    GlanceThreadWorker.client_socket_timeout = client_socket_timeout or None
