@@ -3,6 +3,10 @@
 from oslo_config import cfg
 
 FLAVORS = ("noauth", "keystone")
+# Glance's flavors that add its image cache to the keystone pipeline. Here the
+# cache is turned on by [DEFAULT] image_cache_dir; these names are accepted so a
+# Glance configuration keeps working, and authenticate like ``keystone``.
+CACHE_FLAVORS = ("keystone+cache", "keystone+caching", "keystone+cachemanagement")
 
 group = cfg.OptGroup("paste_deploy", title="Paste deployment options")
 
@@ -15,14 +19,22 @@ opts = [
                        "NOT verified. For development and tests only."),
             ("keystone", "Validate tokens with keystonemiddleware auth_token "
                          "(configured in [keystone_authtoken])."),
+            *((name, "As keystone (Glance's name for keystone with the image "
+                     "cache; the cache itself is on when image_cache_dir is set).")
+              for name in CACHE_FLAVORS),
         ],
         help="""
 How requests are authenticated. The paste pipeline is the same for every
 flavor; the flavor only decides whether keystonemiddleware's auth_token
 filter validates tokens in front of the context filter.
 
+Glance's ``keystone+cache``, ``keystone+caching`` and
+``keystone+cachemanagement`` are accepted and authenticate like ``keystone``;
+the image cache is turned on by ``[DEFAULT] image_cache_dir``.
+
 Related options:
     * [keystone_authtoken] section
+    * [DEFAULT] image_cache_dir
 """),
     cfg.StrOpt(
         "config_file",
@@ -31,6 +43,12 @@ Path to the paste deploy file. When unset, ``glance-api-paste.ini`` next
 to the first config file is used, then the copy shipped with the package.
 """),
 ]
+
+
+def auth_flavor(conf: cfg.ConfigOpts | None = None) -> str:
+    """``keystone`` or ``noauth``: how the configured flavor authenticates."""
+    flavor = (conf or cfg.CONF).paste_deploy.flavor
+    return flavor.partition("+")[0]
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:

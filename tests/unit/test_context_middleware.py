@@ -77,3 +77,14 @@ def test_noauth_tenant_header_is_the_project(flavor):
     body = _call(flavor("noauth"), {"X-Tenant-Id": "t9", "X-Roles": "reader"}).json
     assert body["project_id"] == "t9"
     assert body["is_admin"] is False
+
+
+@pytest.mark.parametrize("name", ["keystone+cache", "keystone+caching",
+                                  "keystone+cachemanagement"])
+def test_glance_cache_flavors_authenticate_like_keystone(flavor, name):
+    """A Glance config naming a cache flavor keeps working: tokens are still required."""
+    app = flavor(name)
+    assert _call(app, {"X-Identity-Status": "Invalid", "X-Roles": "admin"}).status_int == 401
+    body = _call(app, {"X-Identity-Status": "Confirmed", "X-Project-Id": "p1",
+                       "X-Roles": "reader"}).json
+    assert body["project_id"] == "p1" and body["is_admin"] is False

@@ -14,6 +14,7 @@ from oslo_middleware import base
 
 from glance import context, policy
 from glance.api import faults
+from glance.conf import paste
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -41,14 +42,14 @@ class ContextMiddleware(base.ConfigurableMiddleware):
 
     def __init__(self, application, conf=None):
         super().__init__(application, conf)
-        if CONF.paste_deploy.flavor != "keystone":
+        if paste.auth_flavor() != "keystone":
             LOG.warning("Identity is NOT verified: [paste_deploy] flavor = %s trusts the "
                         "X-Roles / X-Project-Id / X-User-Id headers sent by clients. Use "
                         "flavor = keystone in production.", CONF.paste_deploy.flavor)
 
     def process_request(self, request: webob.Request):
         """Attach the context; answer 401 only for an unconfirmed keystone identity."""
-        if CONF.paste_deploy.flavor == "keystone":
+        if paste.auth_flavor() == "keystone":
             if request.headers.get("X-Identity-Status", "Confirmed") != "Confirmed":
                 return faults.error_response(
                     request, 401, "The request you have made requires authentication.")
