@@ -11,10 +11,21 @@ CONF = cfg.CONF
 CURRENT = (2, 18)
 # Every v2 minor version the API answers to, newest first.
 SUPPORTED = tuple((2, minor) for minor in range(CURRENT[1], -1, -1))
+# The versions that brought the image cache API: like Glance, only offered when
+# this node has an image cache ([DEFAULT] image_cache_dir).
+CACHE_VERSIONS = ((2, 14), (2, 16))
+
+
+def supported() -> tuple[tuple[int, int], ...]:
+    """The versions offered with the current configuration, newest first."""
+    if CONF.image_cache_dir:
+        return SUPPORTED
+    return tuple(v for v in SUPPORTED if v not in CACHE_VERSIONS)
 
 
 def version_ids() -> list[str]:
-    return [f"v{major}.{minor}" for major, minor in SUPPORTED]
+    """``vMAJOR.MINOR`` of every offered version, newest first."""
+    return [f"v{major}.{minor}" for major, minor in supported()]
 
 
 def _base_url(request: webob.Request) -> str:

@@ -6,9 +6,9 @@ module to ``MODULES`` (the oslo.policy.policies entry point calls list_rules).
 
 import itertools
 
-from glance.policies import base, discovery, image, member, metadef, tasks
+from glance.policies import base, cache, discovery, image, member, metadef, tasks
 
-MODULES = [base, image, member, tasks, discovery, metadef]
+MODULES = [base, image, member, tasks, discovery, metadef, cache]
 
 
 def list_rules() -> list:

@@ -7,7 +7,7 @@ from typing import Any
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from glance import exception, notifier, policy
+from glance import exception, image_cache, notifier, policy
 from glance.db.sqlalchemy import api as db_api
 from glance.domain import image as domain
 from glance.services import locations
@@ -143,6 +143,7 @@ class ImageService:
         notifier.image(context, "image.delete", deleted, status="deleted", **notifier.deleted())
         from glance.services import image_data  # noqa: PLC0415 - it imports this module
         image_data.ImageDataService(self.db, self.policy).remove_data(deleted, context)
+        image_cache.forget(image_id)
         return deleted
 
     def add_tag(self, context, image_id: str, tag: str) -> None:

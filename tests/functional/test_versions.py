@@ -11,8 +11,17 @@ def test_root_lists_versions_with_300(app):
     assert versions[0] == {"id": "v2.18", "status": "CURRENT",
                            "links": [{"rel": "self", "href": "http://localhost/v2/"}]}
     ids = [v["id"] for v in versions]
-    assert ids[-1] == "v2.0" and "v2.12" in ids and "v2.17" in ids and len(ids) == 19
+    assert ids[-1] == "v2.0" and "v2.12" in ids and "v2.17" in ids and len(ids) == 17
+    assert "v2.14" not in ids and "v2.16" not in ids  # the image cache versions
     assert [v["status"] for v in versions].count("CURRENT") == 1
+
+
+def test_cache_versions_only_with_an_image_cache(app, override, tmp_path):
+    app.get("/v2.14/images", headers=helpers.ADMIN, status=300)
+    override("image_cache_dir", str(tmp_path))
+    ids = [v["id"] for v in app.get("/", status=300).json["versions"]]
+    assert len(ids) == 19 and "v2.14" in ids and "v2.16" in ids
+    assert "images" in app.get("/v2.14/images", headers=helpers.ADMIN, status=200).json
 
 
 def test_versions_path_is_200(app):

@@ -20,6 +20,7 @@ REQUIRED = [
     "get_member", "get_members", "modify_member", "delete_member", "get_image_location",
     "set_image_location", "delete_image_location", "add_image_with_id", "get_task",
     "get_tasks", "add_task", "modify_task", "tasks_api_access",
+    "cache_image", "cache_list", "cache_delete",
 ]
 
 
@@ -49,9 +50,17 @@ def test_documented_rules_are_project_scoped(name):
 @pytest.mark.parametrize(("name", "check"), [
     ("publicize_image", "role:admin"), ("delete_image_location", "role:admin"),
     ("tasks_api_access", "role:admin"), ("context_is_admin", "role:admin"),
+    ("cache_image", "role:admin"), ("cache_list", "role:admin"),
+    ("cache_delete", "role:admin"), ("manage_image_cache", "role:admin"),
 ])
 def test_admin_only_defaults(name, check):
     assert RULES[name].check_str == check
+
+
+@pytest.mark.parametrize("name", ["cache_image", "cache_list", "cache_delete"])
+def test_cache_rules_fall_back_to_manage_image_cache(name):
+    """Glance's deprecated default: a customised manage_image_cache keeps applying."""
+    assert RULES[name].deprecated_rule.check_str == "rule:manage_image_cache"
 
 
 def test_member_status_is_changed_by_the_member_only():

@@ -1,7 +1,8 @@
 """Chooses the API version of a request and rewrites PATH_INFO to ``/v2/...``.
 
 ``/`` answers 300 with the versions document and ``/versions`` 200. A path that
-starts with a supported version (``/v2``, ``/v2.0`` ... ``/v2.18``) goes on as
+starts with a supported version (``/v2``, ``/v2.0`` ... ``/v2.18``; v2.14 and
+v2.16, the image cache versions, only with ``image_cache_dir`` set) goes on as
 ``/v2/...``; any other version prefix answers 300. A path without a version
 may name one in ``Accept: application/vnd.openstack.images-v2[.N]``.
 """
@@ -20,8 +21,8 @@ _ACCEPT_VERSION = re.compile(r"application/vnd\.openstack\.images-v(\d+)(?:\.(\d
 
 def _supported(major: str, minor: str | None) -> bool:
     if minor is None:
-        return any(m == int(major) for m, _ in versions.SUPPORTED)
-    return (int(major), int(minor)) in versions.SUPPORTED
+        return any(m == int(major) for m, _ in versions.supported())
+    return (int(major), int(minor)) in versions.supported()
 
 
 class VersionNegotiationFilter(base.RequestFilter):

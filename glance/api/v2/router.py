@@ -1,7 +1,9 @@
 """The v2 route table: path, HTTP method -> action, resource. 405s come for free."""
 
+from glance import image_cache
 from glance.api import wsgi
 from glance.api.v2 import (
+    cache,
     discovery,
     image_actions,
     image_data,
@@ -28,6 +30,7 @@ def route_table() -> list[wsgi.Route]:
     import_resource = image_import.create_resource()
     discovery_resource = discovery.create_resource()
     locations_resource = locations.create_resource()
+    cache_resource = cache.create_resource()
     return [
         wsgi.Route("/v2/schemas/{name:.*?}", schemas_resource, {"GET": "show"}),
         wsgi.Route("/v2/images", images_resource, {"GET": "index", "POST": "create"}),
@@ -60,6 +63,9 @@ def route_table() -> list[wsgi.Route]:
         wsgi.Route("/v2/info/stores/detail", discovery_resource,
                    {"GET": "get_stores_detail"}),
         wsgi.Route("/v2/info/usage", discovery_resource, {"GET": "get_usage"}),
+        wsgi.Route("/v2/cache", cache_resource, {"GET": "list", "DELETE": "clear"}),
+        wsgi.Route("/v2/cache/{image_id}", cache_resource,
+                   {"PUT": "queue", "DELETE": "delete"}),
         *metadefs_router.route_table(),
     ]
 
@@ -70,4 +76,5 @@ class API(wsgi.Router):
     @classmethod
     def factory(cls, global_conf: dict, **local_conf) -> "API":
         tasks.recover_interrupted_tasks()
+        image_cache.start()
         return cls(route_table())

@@ -1,0 +1,74 @@
+"""``/v2/cache`` (Images API v2.14): this node's image cache and prefetch queue.
+
+* ``GET /v2/cache`` -> 200 ``{"cached_images": [...], "queued_images": [...]}``
+* ``PUT /v2/cache/{image_id}`` -> 202 (queued for the prefetcher)
+* ``DELETE /v2/cache/{image_id}`` -> 204 (out of the cache and the queue)
+* ``DELETE /v2/cache`` -> 204; header ``x-image-cache-clear-target``: ``cache``,
+  ``queue``, or empty / ``both`` for both.
+"""
+
+from typing import Any
+
+import webob
+
+from glance import exception
+from glance.api import wsgi
+from glance.api.v2.images import check_image_id
+from glance.services.cache import CacheService, CacheState
+
+CLEAR_TARGET_HEADER = "x-image-cache-clear-target"
+
+
+def _no_body(request: wsgi.Request) -> dict[str, Any]:
+    if request.has_body():
+        raise exception.BodyNotExpected()
+    return {}
+
+
+class RequestDeserializer:
+    """No call takes a body; clearing reads its target from a header."""
+
+    queue = delete = staticmethod(_no_body)
+
+    def clear(self, request: wsgi.Request) -> dict[str, Any]:
+        _no_body(request)
+        return {"target": request.headers.get(CLEAR_TARGET_HEADER, "")}
+
+
+class CacheController:
+    """Cache management actions; each takes plain arguments."""
+
+    def __init__(self, service: CacheService | None = None) -> None:
+        self.service = service or CacheService()
+
+    def list(self, request: wsgi.Request) -> CacheState:
+        return self.service.list(request.context)
+
+    def queue(self, request: wsgi.Request, image_id: str) -> None:
+        check_image_id(image_id)
+        self.service.queue(request.context, image_id)
+
+    def delete(self, request: wsgi.Request, image_id: str) -> None:
+        check_image_id(image_id)
+        self.service.delete(request.context, image_id)
+
+    def clear(self, request: wsgi.Request, target: str) -> None:
+        self.service.clear(request.context, target)
+
+
+class ResponseSerializer:
+    """Renders the cache state; queueing answers 202, removals 204."""
+
+    def list(self, response: webob.Response, state: CacheState) -> None:
+        wsgi.json_response(response, {
+            "cached_images": [entry.as_dict() for entry in state.cached_images],
+            "queued_images": state.queued_images})
+
+    def queue(self, response: webob.Response, _result: None) -> None:
+        response.status_int = 202
+        del response.content_type  # no body, so no media type
+
+
+def create_resource() -> wsgi.Resource:
+    """The cache resource for the router."""
+    return wsgi.Resource(CacheController(), RequestDeserializer(), ResponseSerializer())

@@ -1,0 +1,111 @@
+"""Image cache use cases (``/v2/cache``): list, queue, remove one, clear.
+
+The order of checks follows Glance: the image is looked up first (404 when
+unknown or invisible), then the policy (403), then whether this node has a
+cache at all (404), then the request itself (400).
+"""
+
+from dataclasses import dataclass
+
+from glance import exception, image_cache, policy
+from glance.db.sqlalchemy import api as db_api
+from glance.domain import image as domain
+from glance.image_cache.index import CachedImage
+from glance.services import images as image_service
+
+# x-image-cache-clear-target: what DELETE /v2/cache clears ("both" is the
+# glanceclient's name for the default).
+CLEAR_TARGETS = {"": (True, True), "both": (True, True), "cache": (True, False),
+                 "queue": (False, True)}
+
+
+class CacheDisabled(exception.NotFound):
+    message = "Caching via API is not supported at this site."
+
+
+class NotQueueable(exception.BadRequest):
+    message = "Only images with status active can be targeted for queueing."
+
+
+class BadClearTarget(exception.BadRequest):
+    message = ("If provided, 'x-image-cache-clear-target' must be 'cache', 'queue', "
+               "'both' or empty.")
+
+
+@dataclass
+class CacheState:
+    """What the cache holds and what waits for the prefetcher."""
+
+    cached_images: list[CachedImage]
+    queued_images: list[str]
+
+
+@dataclass
+class Cleared:
+    """How many images left the cache and the queue."""
+
+    cache_deleted: int | None
+    queue_deleted: int | None
+
+
+class CacheService:
+    """Cache management, with policy applied."""
+
+    def __init__(self, db=db_api, enforcer=policy, cache=image_cache) -> None:
+        self.policy = enforcer
+        self.cache = cache
+        self.images = image_service.ImageService(db, enforcer)
+
+    def _authorize(self, context, action: str, image: domain.Image | None) -> None:
+        target = (image_service.policy_target(context, image) if image is not None
+                  else {"project_id": context.project_id})
+        self.policy.authorize(context, action, target)
+        if not self.cache.enabled():
+            raise CacheDisabled()
+
+    def list(self, context) -> CacheState:
+        """The cached images (least recently used first) and the queue, in order."""
+        self._authorize(context, "cache_list", None)
+        cache = self.cache.get()
+        return CacheState(cache.cached(), cache.queued())
+
+    def queue(self, context, image_id: str) -> None:
+        """Queue an active image for the prefetcher (no-op when cached or queued)."""
+        image = self.images.get(context, image_id)
+        self._authorize(context, "cache_image", image)
+        if image.status != "active":
+            raise NotQueueable()
+        if self.cache.get().queue(image_id):
+            self.cache.wake()
+
+    def delete(self, context, image_id: str) -> None:
+        """Remove one image from the cache and the queue.
+
+        A deleted (or invisible) image may still be removed when the cache or the
+        queue holds it; otherwise an unknown image is 404.
+        """
+        try:
+            self._authorize(context, "cache_delete", self.images.get(context, image_id))
+        except exception.ImageNotFound:
+            cache = self.cache.get() if self.cache.enabled() else None
+            if cache is None or not (cache.is_cached(image_id) or
+                                     cache.is_queued(image_id)):
+                raise
+            try:
+                self._authorize(context, "cache_delete", None)
+            except exception.Forbidden:
+                raise exception.ImageNotFound(image_id=image_id) from None
+        cache = self.cache.get()
+        cache.delete(image_id)
+        cache.dequeue([image_id])
+
+    def clear(self, context, target: str) -> Cleared:
+        """Empty the cache, the queue, or both (``target``: the clear-target header)."""
+        self._authorize(context, "cache_delete", None)
+        try:
+            clear_cache, clear_queue = CLEAR_TARGETS[target.strip().lower()]
+        except KeyError as err:
+            raise BadClearTarget() from err
+        cache = self.cache.get()
+        return Cleared(cache.delete_all() if clear_cache else None,
+                       cache.dequeue() if clear_queue else None)
