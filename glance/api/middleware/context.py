@@ -15,7 +15,6 @@ from oslo_middleware import base
 from glance import context, policy
 from glance.api import faults
 from glance.conf import paste
-from glance.conf import paste
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
