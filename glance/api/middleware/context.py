@@ -10,10 +10,10 @@ an administrator with no project. That flavor is for development and tests.
 import webob
 from oslo_config import cfg
 from oslo_log import log as logging
-from oslo_middleware import base
 
 from glance import context, policy
 from glance.api import faults
+from glance.api.middleware import base
 from glance.conf import paste
 
 CONF = cfg.CONF
@@ -37,7 +37,7 @@ def _context_from_headers(request: webob.Request) -> context.RequestContext:
     return ctx
 
 
-class ContextMiddleware(base.ConfigurableMiddleware):
+class ContextMiddleware(base.RequestFilter):
     """Puts ``glance.context`` into the WSGI environ."""
 
     def __init__(self, application, conf=None):
