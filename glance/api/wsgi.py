@@ -86,6 +86,10 @@ class Request(webob.Request):
         remaining = self.content_length
         if remaining is None and "uwsgi.version" in self.environ and self.has_body():
             stream = _UwsgiChunkedInput()
+        elif remaining and remaining > chunk_size:
+            direct = _GunicornDirectInput.wrap(self.environ, remaining)
+            if direct is not None:
+                stream = direct
         while remaining is None or remaining > 0:
             size = chunk_size if remaining is None else min(chunk_size, remaining)
             try:
@@ -132,6 +136,53 @@ class Request(webob.Request):
             raise exception.MalformedJSON() from err
         check_json_document(document)
         return document
+
+
+class _GunicornDirectInput:
+    """``read(n)`` of a Content-Length body straight from gunicorn's socket.
+
+    gunicorn's ``wsgi.input`` copies every byte five or six times on its way
+    through two BytesIO buffers (about a quarter of the CPU time of an upload,
+    besides hashing). This reader takes what gunicorn has already buffered, then
+    ``recv()``s the rest itself, keeping gunicorn's count of unread body bytes
+    right so that keep-alive and its end-of-request draining work unchanged.
+    Used only when gunicorn's reader has exactly the expected shape; anything
+    else (another server, another gunicorn layout) reads ``wsgi.input``.
+    """
+
+    def __init__(self, sock, length_reader, buffered: bytes) -> None:
+        self._sock = sock
+        self._reader = length_reader
+        self._buffered = buffered
+
+    @classmethod
+    def wrap(cls, environ: dict, length: int) -> "_GunicornDirectInput | None":
+        sock = environ.get("gunicorn.socket")
+        body = environ.get("wsgi.input")
+        reader = getattr(body, "reader", None)
+        unreader = getattr(reader, "unreader", None)
+        body_buffer = getattr(body, "buf", None)
+        if (sock is None or type(reader).__name__ != "LengthReader"
+                or getattr(reader, "length", None) != length
+                or not hasattr(unreader, "take_buffered") or not hasattr(unreader, "unread")
+                or body_buffer is None or body_buffer.tell() != 0):
+            return None
+        buffered = unreader.take_buffered()
+        if len(buffered) > length:  # a pipelined next request: give it back
+            unreader.unread(buffered[length:])
+            buffered = buffered[:length]
+        return cls(sock, reader, buffered)
+
+    def read(self, size: int) -> bytes:
+        size = min(size, self._reader.length)
+        if size <= 0:
+            return b""
+        if self._buffered:
+            data, self._buffered = self._buffered[:size], self._buffered[size:]
+        else:
+            data = self._sock.recv(size)
+        self._reader.length -= len(data)
+        return data
 
 
 class _UwsgiChunkedInput:
