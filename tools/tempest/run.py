@@ -8,13 +8,16 @@ One command, on a fresh machine (needs python3 and PyPI)::
 It makes sure ``.venv`` (glance) exists, installs tempest and the plugin into
 their own ``.venv-tempest``, starts a real Keystone on 127.0.0.1:5000 with the
 Keystone test harness (tests/keystone/harness.py), registers a ``glance``
-service user and the ``image`` endpoint, starts glance (flavor keystone, two
-file stores plus the read-only http store), serves the images tempest downloads
+service user and the ``image`` endpoint, starts glance (flavor
+keystone+cachemanagement, two file stores plus the read-only http store, the
+image cache on) and a second glance node sharing its database and stores
+(``image_remote`` endpoint, its own cache), serves the images tempest downloads
 from a loopback HTTP server, writes a tempest workspace and tempest.conf, runs
 ``tempest run`` and prints ``passed=N failed=M skipped=K`` and the wall time.
 Exit status: 0 when nothing failed. Everything lives under ``--workdir``
 (default ``<repo>/.tempest-work``, wiped at each run): logs of Keystone
-(``keystone/``), glance (``glance/glance-api.log``) and tempest (``workspace/``).
+(``keystone/``), glance (``glance/glance-api.log``, ``glance-remote/``) and tempest
+(``workspace/``).
 """
 
 from __future__ import annotations
@@ -60,6 +63,10 @@ def on_starting(server):
     os.environ["OS_KEYSTONE_CONFIG_FILES"] += ";" + os.path.abspath("cache.conf")
 """
 GLANCE_PASSWORD = "glance-service-secret"
+# A second glance node (same database and stores, its own image cache) in the catalog
+# under this service type: tempest's alternate_image_endpoint tests (remote cache,
+# import and delete on another node).
+REMOTE_SERVICE_TYPE = "image_remote"
 
 
 def _bootstrap() -> None:
@@ -129,8 +136,10 @@ def serve_images(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]
 # -- keystone and glance -------------------------------------------------------------
 
 
-def register_glance(keystone_url: str, glance_url: str) -> dict[str, str]:
-    """Create project ``service``, user ``glance`` (admin + service) and the image endpoint."""
+def register_glance(keystone_url: str, glance_url: str,
+                    remote_url: str) -> dict[str, str]:
+    """Create project ``service``, user ``glance`` (admin + service), the image endpoint
+    and the ``image_remote`` endpoint of the second glance node."""
     from keystoneauth1 import session as ks_session  # noqa: PLC0415
     from keystoneauth1.identity import v3  # noqa: PLC0415
     from keystoneclient.v3 import client as ks_client  # noqa: PLC0415
@@ -150,15 +159,18 @@ def register_glance(keystone_url: str, glance_url: str) -> dict[str, str]:
                            default_project=project)
     for name in ("admin", "service"):
         ks.roles.grant(roles[name], user=user, project=project)
-    service = ks.services.create(name="glance", type="image")
-    for interface in ("public", "internal", "admin"):
-        ks.endpoints.create(service=service, url=glance_url, interface=interface,
-                            region=harness.REGION)
+    for name, kind, url in (("glance", "image", glance_url),
+                            ("glance_remote", REMOTE_SERVICE_TYPE, remote_url)):
+        service = ks.services.create(name=name, type=kind)
+        for interface in ("public", "internal", "admin"):
+            ks.endpoints.create(service=service, url=url, interface=interface,
+                                region=harness.REGION)
     return {"project_id": project.id, "user_id": user.id}
 
 
 def glance_sections(keystone_url: str, workdir: Path) -> dict[str, dict[str, object]]:
-    """glance-api.conf for tempest: keystone flavor, fs1/fs2 file stores + read-only web."""
+    """glance-api.conf for tempest: keystone flavor, fs1/fs2 file stores + read-only web,
+    the image cache on."""
     from tests.keystone import harness  # noqa: PLC0415
 
     return {
@@ -167,6 +179,10 @@ def glance_sections(keystone_url: str, workdir: Path) -> dict[str, dict[str, obj
             "enabled_import_methods": "glance-direct,web-download,copy-image",
             "show_multiple_locations": "true",
             "workers": "2",
+            # The image cache (tempest's image_caching_enabled): on with a cache
+            # directory; the prefetcher also runs at once when an image is queued.
+            "image_cache_dir": workdir / "image-cache",
+            "cache_prefetcher_interval": "5",
         },
         "glance_store": {"default_backend": "fs1"},
         "fs1": {"filesystem_store_datadir": workdir / "stores" / "fs1",
@@ -176,7 +192,8 @@ def glance_sections(keystone_url: str, workdir: Path) -> dict[str, dict[str, obj
         # tempest's location tests expect the http store to be called "web".
         "web": {"store_description": "Read-only http store"},
         "import_filtering_opts": {"allowed_hosts": "127.0.0.1", "allowed_ports": ""},
-        "paste_deploy": {"flavor": "keystone"},
+        # Glance's name for keystone with the image cache (a Glance config keeps working).
+        "paste_deploy": {"flavor": "keystone+cachemanagement"},
         "keystone_authtoken": {
             "www_authenticate_uri": keystone_url, "auth_url": keystone_url,
             "auth_type": "password", "username": "glance", "password": GLANCE_PASSWORD,
@@ -185,6 +202,16 @@ def glance_sections(keystone_url: str, workdir: Path) -> dict[str, dict[str, obj
             "service_token_roles_required": "true",
         },
     }
+
+
+def remote_sections(sections: dict[str, dict[str, object]], workdir: Path,
+                    state_path: Path) -> dict[str, dict[str, object]]:
+    """The second node: the first one's config, database, stores and staging area (one
+    state_path), its own image cache and one worker."""
+    remote = {name: dict(values) for name, values in sections.items()}
+    remote["DEFAULT"].update({"state_path": state_path, "workers": "1",
+                              "image_cache_dir": workdir / "image-cache-remote"})
+    return remote
 
 
 # -- tempest -------------------------------------------------------------------------
@@ -242,6 +269,8 @@ container_formats = bare,ami,ari,aki,ovf,ova
 disk_formats = qcow2,raw,ami,ari,aki,vhd,vmdk,vdi,iso,vhdx
 build_timeout = 120
 build_interval = 1
+image_caching_enabled = true
+alternate_image_endpoint = {REMOTE_SERVICE_TYPE}
 
 [image-feature-enabled]
 api_v2 = true
@@ -319,18 +348,21 @@ def main(argv: list[str]) -> int:
     keystone.workdir.mkdir(parents=True)
     (keystone.workdir / "gunicorn.conf.py").write_text(KEYSTONE_GUNICORN_CONF)
     (keystone.workdir / "cache.conf").write_text(KEYSTONE_CACHE_CONF)
-    glance = None
+    glance = remote = None
     try:
         keystone.start(timeout=120)
         print(f"keystone: {keystone.url}", flush=True)
-        glance_port = helpers.free_port()
-        glance_url = f"http://127.0.0.1:{glance_port}"
-        register_glance(keystone.url, glance_url)
-        config = helpers.write_config(workdir / "glance",
-                                      glance_sections(keystone.url, workdir),
-                                      port=glance_port)
+        glance_port, remote_port = helpers.free_port(), helpers.free_port()
+        register_glance(keystone.url, f"http://127.0.0.1:{glance_port}",
+                        f"http://127.0.0.1:{remote_port}")
+        sections = glance_sections(keystone.url, workdir)
+        config = helpers.write_config(workdir / "glance", sections, port=glance_port)
         glance = helpers.Server(config).start()
         print(f"glance: {glance.url} (log {glance.log_path})", flush=True)
+        remote = helpers.Server(helpers.write_config(
+            workdir / "glance-remote", remote_sections(sections, workdir, glance.state_path),
+            port=remote_port)).start()
+        print(f"glance (second node): {remote.url} (log {remote.log_path})", flush=True)
         workspace = workdir / "workspace"
         subprocess.run([str(TEMPEST_VENV / "bin" / "tempest"), "init",
                         "--workspace-path", str(workdir / "workspaces.yaml"),
@@ -340,8 +372,9 @@ def main(argv: list[str]) -> int:
             tempest_conf(keystone.url, images_url, workspace / "logs"))
         status, output = run_tempest(workspace, args.regex, args.concurrency)
     finally:
-        if glance is not None:
-            glance.stop()
+        for server in (remote, glance):
+            if server is not None:
+                server.stop()
         keystone.stop()
         image_server.shutdown()
     counts = {key: int(value) for key, value in SUMMARY.findall(output)}
