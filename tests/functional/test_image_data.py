@@ -2,6 +2,7 @@
 transitions, limits, failed uploads leaving nothing behind, actions, delete."""
 
 import hashlib
+import json
 import socket
 import time
 from pathlib import Path
@@ -354,3 +355,73 @@ def test_multi_store(start_server, tmp_path):
     assert response.status_code == 400
     assert show(server, image_id)["status"] == "queued"
     requests.delete(f"{server.url}/v2/images/{image_id}", headers=helpers.MEMBER)
+
+
+# -- gunicorn direct body reads (glance.api.wsgi._GunicornDirectInput) --------------------
+
+BIG = bytes(range(256)) * (12 * 1024 + 7)  # about 3 MiB: more than one upload chunk
+
+
+def _read_response(sock_file) -> tuple[int, dict[str, str], bytes]:
+    status = int(sock_file.readline().split()[1])
+    headers = {}
+    while (line := sock_file.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode().partition(":")
+        headers[name.strip().lower()] = value.strip()
+    body = sock_file.read(int(headers.get("content-length", 0)))
+    return status, headers, body
+
+
+def test_large_uploads_keep_the_connection_usable(server):
+    """Two big uploads and shows on one keep-alive connection: every byte of each
+    body is consumed by its own request, none by the next."""
+    import http.client
+
+    port = urlparse(server.url).port
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    for n in range(2):
+        image_id = create(server)
+        data = BIG + bytes([n])
+        connection.request("PUT", f"/v2/images/{image_id}/file", body=data,
+                           headers={**helpers.MEMBER, **OCTET})
+        response = connection.getresponse()
+        assert response.status == 204, response.read()
+        response.read()
+        connection.request("GET", f"/v2/images/{image_id}", headers=helpers.MEMBER)
+        response = connection.getresponse()
+        image = json.loads(response.read())
+        assert response.status == 200
+        assert image["size"] == len(data)
+        assert image["checksum"] == hashlib.md5(data).hexdigest()
+    connection.close()
+
+
+@pytest.fixture(scope="module")
+def small_chunk_server(start_server):
+    """upload_chunk_size at its minimum, so a body of a few KiB takes the direct path
+    while gunicorn already holds all of it (and what follows) from its first read."""
+    return start_server({"DEFAULT": {"upload_chunk_size": 4096, "workers": 1}},
+                        name="small-chunks")
+
+
+@pytest.mark.parametrize("size", [len(BIG), 6000], ids=["3MiB", "6000B"])
+def test_pipelined_request_after_an_upload(server, small_chunk_server, size):
+    """A request sent right behind an upload body, in the same packets, is answered:
+    the upload reads exactly its Content-Length, and bytes gunicorn buffered beyond it
+    are left for the next request."""
+    target = server if size == len(BIG) else small_chunk_server
+    data = BIG[:size]
+    image_id = create(target)
+    head = (f"PUT /v2/images/{image_id}/file HTTP/1.1\r\nHost: x\r\n"
+            f"{identity_lines(helpers.MEMBER)}Content-Type: application/octet-stream\r\n"
+            f"Content-Length: {size}\r\n\r\n")
+    follow = (f"GET /v2/images/{image_id} HTTP/1.1\r\nHost: x\r\n"
+              f"{identity_lines(helpers.MEMBER)}Connection: close\r\n\r\n")
+    sock = raw_request(target, head, data + follow.encode())
+    sock.settimeout(30)
+    with sock, sock.makefile("rb") as sock_file:
+        status, _, _ = _read_response(sock_file)
+        assert status == 204
+        status, _, body = _read_response(sock_file)
+    assert status == 200
+    assert json.loads(body)["os_hash_value"] == hashlib.sha512(data).hexdigest()
