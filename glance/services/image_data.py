@@ -98,6 +98,9 @@ class ImageDataService:
                backend: str | None = None) -> domain.Image:
         """Store the data of a queued image and make it active."""
         image = self._authorized_image(context, image_id, "upload_image")
+        if image.status == "saving" and upload_recovery.recover(image_id=image_id, wait=0):
+            # A dead process's upload of it was just reset: this one may go ahead.
+            image = self._authorized_image(context, image_id, "upload_image")
         domain.check_transition(image.status, "saving")
         used = (self.db.owner_storage_usage(image.owner, image.id)
                 if quota.storage_quota() > 0 else None)
