@@ -5,17 +5,23 @@ and measures, with curl as the client:
 
 * upload and download of a 1 GiB image;
 * four parallel 256 MiB uploads, then four parallel downloads (failures counted);
-* 1,000 random 4 KiB range GETs on one keep-alive connection (p50/p90/p99);
+* 1,000 random 4 KiB range GETs on one keep-alive connection (p50/p90/p99), with
+  the stdlib HTTP client (the rest uses curl);
 
 and the limits: reading the file with ``cat``, hashing md5+sha512 (one thread, then
-two threads), and a plain loopback HTTP transfer of the same bytes (a tiny
-sendfile/recv server, no application work).
+two threads), writing it to a new file on the bench disk, a plain loopback HTTP
+transfer of the same bytes (a tiny sendfile/recv server, no application work), and
+the least an upload must do: that recv server hashing md5 and sha512 on two threads
+and writing the bytes to a file. On small VMs the page-cache write varies a lot from
+run to run (fresh guest pages, writeback of earlier runs): compare the upload with the
+last limit of the same run.
 
 Usage: ``.venv/bin/python bench/data_path.py [--size-mib 1024] [--keep]``
 """
 
 import argparse
 import hashlib
+import http.client
 import json
 import os
 import random
@@ -26,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 import requests
@@ -34,9 +41,21 @@ HEADERS = {"X-Roles": "admin,member,reader", "X-Project-Id": "bench", "X-User-Id
 MIB = 1024 * 1024
 
 WIRE_SERVER = r"""
-import os, socket, sys
-path = sys.argv[1]
+import hashlib, os, queue, socket, sys, threading
+path, sink = sys.argv[1], sys.argv[2]  # sink: "-" to drop uploads, else a file to write
 size = os.path.getsize(path)
+
+def hashers():
+    queues = [queue.Queue(8), queue.Queue(8)]
+    def run(q, h):
+        while (chunk := q.get()) is not None:
+            h.update(chunk)
+    threads = [threading.Thread(target=run, args=(q, h))
+               for q, h in zip(queues, (hashlib.md5(), hashlib.sha512()))]
+    for t in threads:
+        t.start()
+    return queues, threads
+
 srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind(("127.0.0.1", 0)); srv.listen(8); print(srv.getsockname()[1], flush=True)
 buf = bytearray(1 << 20)
@@ -50,8 +69,26 @@ while True:
         length = int([l.split(b":")[1] for l in head.split(b"\r\n")
                       if l.lower().startswith(b"content-length")][0])
         got = len(rest)
-        while got < length:
-            got += conn.recv_into(buf)
+        if sink == "-":
+            while got < length:
+                got += conn.recv_into(buf)
+        else:  # what an upload must do at least: receive, hash twice, write
+            queues, threads = hashers()
+            with open(sink, "wb", buffering=0) as out:
+                chunk = rest
+                while True:
+                    for q in queues:
+                        q.put(chunk)
+                    out.write(chunk)
+                    if got >= length:
+                        break
+                    chunk = conn.recv(min(1 << 20, length - got))
+                    got += len(chunk)
+            for q in queues:
+                q.put(None)
+            for t in threads:
+                t.join()
+            os.unlink(sink)
         conn.sendall(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
     else:
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
@@ -113,17 +150,28 @@ def limits(path: Path, size: int) -> dict[str, float]:
         thread.join()
     result["md5 || sha512, two threads"] = rate(size, time.perf_counter() - start)
 
-    wire = subprocess.Popen([sys.executable, "-c", WIRE_SERVER, str(path)],
-                            stdout=subprocess.PIPE, text=True)
-    try:
-        port = int(wire.stdout.readline())
-        _, seconds = curl(f"http://127.0.0.1:{port}/")
-        result["loopback HTTP download (sendfile)"] = rate(size, seconds)
-        _, seconds = curl("-X", "PUT", "-T", str(path), f"http://127.0.0.1:{port}/")
-        result["loopback HTTP upload (recv)"] = rate(size, seconds)
-    finally:
-        wire.terminate()
-        wire.wait()
+    copy = path.with_suffix(".copy")
+    start = time.perf_counter()
+    with path.open("rb") as source, copy.open("wb", buffering=0) as target:
+        while chunk := source.read(MIB):
+            target.write(chunk)
+    result["file write (1 MiB writes, page cache)"] = rate(size, time.perf_counter() - start)
+    copy.unlink()
+
+    for sink, upload_name in (("-", "loopback HTTP upload (recv)"),
+                              (str(copy), "loopback HTTP upload + md5||sha512 + file write")):
+        wire = subprocess.Popen([sys.executable, "-c", WIRE_SERVER, str(path), sink],
+                                stdout=subprocess.PIPE, text=True)
+        try:
+            port = int(wire.stdout.readline())
+            if sink == "-":
+                _, seconds = curl(f"http://127.0.0.1:{port}/")
+                result["loopback HTTP download (sendfile)"] = rate(size, seconds)
+            _, seconds = curl("-X", "PUT", "-T", str(path), f"http://127.0.0.1:{port}/")
+            result[upload_name] = rate(size, seconds)
+        finally:
+            wire.terminate()
+            wire.wait()
     return result
 
 
@@ -218,16 +266,22 @@ def main() -> int:
         report["4 parallel uploads"] = par_up
         report["4 parallel downloads"] = par_down
 
-        session = requests.Session()
-        file_url = f"{url}/v2/images/{image_id}/file"
+        # One keep-alive connection with the stdlib client: requests' own overhead
+        # (about 1 ms a call) would be larger than what is measured.
+        parsed = urllib.parse.urlsplit(url)
+        connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
+        file_path = f"/v2/images/{image_id}/file"
         latencies = []
         for _ in range(1000):
             first = random.randrange(0, size - 4096)
             start = time.perf_counter()
-            response = session.get(file_url, headers={
+            connection.request("GET", file_path, headers={
                 **HEADERS, "Range": f"bytes={first}-{first + 4095}"})
+            response = connection.getresponse()
+            body = response.read()
             latencies.append((time.perf_counter() - start) * 1000)
-            assert response.status_code == 206 and len(response.content) == 4096
+            assert response.status == 206 and len(body) == 4096
+        connection.close()
         latencies.sort()
         report["1000 random 4 KiB range GETs (ms)"] = {
             "p50": statistics.median(latencies), "p90": latencies[899],
@@ -239,6 +293,9 @@ def main() -> int:
             "upload / md5+sha512 one thread":
                 up / report["machine limits (MiB/s)"]["md5+sha512, one thread"],
             "download / loopback wire": down / wire_down,
+            "upload / (loopback upload + md5||sha512 + file write)":
+                up / report["machine limits (MiB/s)"][
+                    "loopback HTTP upload + md5||sha512 + file write"],
         }
     finally:
         if proc is not None:
