@@ -96,11 +96,13 @@ class Deployment:
     #: path the API is mounted at ("" or "/image")
     prefix = ""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, config: dict[str, dict[str, object]] | None = None
+                 ) -> None:
         self.workdir = workdir
         self.port = helpers.free_port()
         self.process: subprocess.Popen | None = None
         self.config_dir = workdir / "etc"
+        self.extra_config = config or {}
 
     @property
     def url(self) -> str:
@@ -109,10 +111,13 @@ class Deployment:
     def write_glance_config(self) -> Path:
         """glance-api.conf (noauth, SQLite, file store under the workdir), DB synced."""
         (self.workdir / "state" / "images").mkdir(parents=True, exist_ok=True)
-        config = helpers.write_config(self.config_dir, {
+        sections: dict[str, dict[str, object]] = {
             "DEFAULT": {"state_path": str(self.workdir / "state"), "workers": 2},
             "glance_store": {"filesystem_store_datadir": str(self.workdir / "state" / "images")},
-        }, port=self.port)
+        }
+        for section, values in self.extra_config.items():
+            sections.setdefault(section, {}).update(values)
+        config = helpers.write_config(self.config_dir, sections, port=self.port)
         subprocess.run([str(VENV / "bin" / "glance-manage"), "--config-file", str(config),
                         "db", "sync"], check=True, capture_output=True, cwd=self.workdir)
         return config
@@ -187,8 +192,9 @@ class ApacheDeployment(Deployment):
     name = "apache"
     template = "glance-api.conf"
 
-    def __init__(self, workdir: Path, processes: int = 2, threads: int = 4) -> None:
-        super().__init__(workdir)
+    def __init__(self, workdir: Path, processes: int = 2, threads: int = 4,
+                 config: dict[str, dict[str, object]] | None = None) -> None:
+        super().__init__(workdir, config)
         self.processes, self.threads = processes, threads
         self.binary = next((b for b in APACHE_BINARIES if os.access(b, os.X_OK)), None)
         self.modules = next((m for m in APACHE_MODULES if os.path.isdir(m)), None)
@@ -277,8 +283,9 @@ class UwsgiDeployment(Deployment):
 
     name = "uwsgi"
 
-    def __init__(self, workdir: Path, processes: int = 2, threads: int = 4) -> None:
-        super().__init__(workdir)
+    def __init__(self, workdir: Path, processes: int = 2, threads: int = 4,
+                 config: dict[str, dict[str, object]] | None = None) -> None:
+        super().__init__(workdir, config)
         self.processes, self.threads = processes, threads
         self.binary = VENV / "bin" / "uwsgi"
         if not os.access(self.binary, os.X_OK):
