@@ -83,15 +83,15 @@ Related options:
         default=60,
         min=0,
         help="""
-Under Apache mod_wsgi or uwsgi: how often (seconds) each application process
-looks for uploads whose process died (killed, out of memory) and puts their
-images back from ``saving`` to ``queued``, removing the partial data. 0 turns
-the periodic check off; a new upload attempt on such an image still resets it
-at once. The standalone ``glance-api`` does this in its master process whenever
-a worker exits, whatever this option says.
+Under Apache mod_wsgi or uwsgi: how often (seconds) each application
+process looks for uploads whose process died (killed, out of memory) and
+puts their images back from ``saving`` to ``queued``, removing the partial
+data. 0 turns the periodic check off; a new upload attempt on such an image
+still resets it at once. The standalone ``glance-api`` does this in its
+master process whenever a worker exits, whatever this option says.
 
 Related options:
-    * state_path (the markers of running uploads live in ``$state_path/uploads``)
+    * state_path: markers of running uploads live in ``$state_path/uploads``
 """),
     cfg.StrOpt(
         "state_path",
