@@ -4,6 +4,7 @@ Layout under ``image_cache_dir`` (Glance's sqlite-driver layout)::
 
     <image_id>             a cached image's data (complete and verified)
     incomplete/<image_id>  data being written; renamed into place when complete
+    invalid/<image_id>     data that failed verification (removed by the clean-up)
     queue/<image_id>       an empty file per queued image (oldest first)
     cache.db               the bookkeeping (``image_cache_sqlite_db``)
 
@@ -72,7 +73,8 @@ class CacheWriter:
             return False
 
     def commit(self, size: int | None, checksum: str | None) -> bool:
-        """Verify size and md5, then publish the file; False (and nothing kept) otherwise."""
+        """Verify size and md5, then publish the file. False when the image was removed
+        meanwhile, or when the data does not match (then it goes to ``invalid/``)."""
         if self._handle is None:
             return False
         try:
@@ -80,9 +82,10 @@ class CacheWriter:
             if size is not None and self.size != size or \
                     checksum and self._md5.hexdigest() != checksum:
                 LOG.error("Not caching image %s: the data read (%d bytes, md5 %s) does not "
-                          "match the image (%s bytes, md5 %s)", self.image_id, self.size,
-                          self._md5.hexdigest(), size, checksum)
-                self.abort()
+                          "match the image (%s bytes, md5 %s); kept in invalid/",
+                          self.image_id, self.size, self._md5.hexdigest(), size, checksum)
+                if self._still_ours():
+                    os.rename(self.path, self.cache.invalid_path(self.image_id))
                 return False
             if not self._still_ours():
                 LOG.info("Image %s was removed from the cache while being cached",
@@ -122,7 +125,7 @@ class ImageCache:
 
     def __init__(self, directory: str, db_name: str = "cache.db") -> None:
         self.directory = os.path.abspath(directory)
-        for sub in ("", "incomplete", "queue"):
+        for sub in ("", "incomplete", "invalid", "queue"):
             os.makedirs(os.path.join(self.directory, sub), exist_ok=True)
         self.index = CacheIndex(os.path.join(self.directory, db_name))
 
@@ -135,6 +138,10 @@ class ImageCache:
     def incomplete_path(self, image_id: str) -> str:
         """Where an image's data is written before it is complete."""
         return os.path.join(self.directory, "incomplete", _image_file_name(image_id))
+
+    def invalid_path(self, image_id: str) -> str:
+        """Where data that failed verification is put aside."""
+        return os.path.join(self.directory, "invalid", _image_file_name(image_id))
 
     def _queue_path(self, image_id: str) -> str:
         return os.path.join(self.directory, "queue", _image_file_name(image_id))
@@ -242,24 +249,29 @@ class ImageCache:
             removed.add(name)
         return len(removed)
 
-    def prune(self, max_size: int) -> int:
-        """Remove least recently used images until at most ``max_size`` bytes remain."""
+    def prune(self, max_size: int) -> tuple[int, int]:
+        """Remove least recently used images until at most ``max_size`` bytes remain;
+        returns (images removed, bytes freed)."""
         total = self.index.total_size()
-        removed = 0
+        removed = freed = 0
         for entry in self.index.all():
             if total <= max_size:
                 break
             self.delete(entry.image_id)
             total -= entry.size
             removed += 1
+            freed += entry.size
         if removed:
-            LOG.info("Pruned %d image(s) from the cache (limit %d bytes)", removed, max_size)
-        return removed
+            LOG.info("Pruned %d image(s), %d bytes, from the cache (limit %d bytes)",
+                     removed, freed, max_size)
+        return removed, freed
 
     def clean(self, stall_time: int) -> int:
-        """Remove incomplete files idle for ``stall_time`` seconds that nobody writes, and
-        bring the bookkeeping in line with the files; returns the files removed."""
-        removed = 0
+        """Remove invalid files, and incomplete files idle for ``stall_time`` seconds that
+        nobody writes; bring the bookkeeping in line with the files. Returns the files
+        removed."""
+        invalid = os.path.join(self.directory, "invalid")
+        removed = sum(_unlink(os.path.join(invalid, name)) for name in os.listdir(invalid))
         deadline = time.time() - stall_time
         directory = os.path.join(self.directory, "incomplete")
         for name in os.listdir(directory):

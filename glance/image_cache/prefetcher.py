@@ -2,8 +2,9 @@
 
 Every glance-api worker runs :class:`PeriodicJob`: every
 ``cache_prefetcher_interval`` seconds (or at once when woken by a queue
-request) it removes stalled incomplete files, fetches the queued images and
-prunes the cache to ``image_cache_max_size``. Workers share the queue; the
+request) it removes invalid and stalled files, drops cached images that were
+deleted, fetches the queued images and prunes the cache to
+``image_cache_max_size``. Workers share the queue; the
 writer lock makes sure one image is fetched once.
 """
 
@@ -39,6 +40,17 @@ class Prefetcher:
     def run(self) -> int:
         """Fetch every queued image once; returns how many were cached."""
         return sum(self.fetch(image_id) for image_id in self.cache.queued())
+
+    def forget_deleted(self) -> int:
+        """Remove cached images that were deleted (through another node, say)."""
+        context = _admin_context()
+        gone = [entry.image_id for entry in self.cache.cached()
+                if self._image(context, entry.image_id) is None]
+        for image_id in gone:
+            self.cache.delete(image_id)
+        if gone:
+            LOG.info("Removed %d deleted image(s) from the cache", len(gone))
+        return len(gone)
 
     def _image(self, context, image_id: str) -> domain.Image | None:
         try:
@@ -97,8 +109,9 @@ class PeriodicJob(threading.Thread):
         self._woken.set()
 
     def run_once(self) -> None:
-        """One round: clean, prefetch, prune."""
+        """One round: clean, forget deleted images, prefetch, prune."""
         self.cache.clean(CONF.image_cache_stall_time)
+        self.prefetcher.forget_deleted()
         self.prefetcher.run()
         self.cache.prune(CONF.image_cache_max_size)
 

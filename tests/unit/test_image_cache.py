@@ -59,6 +59,9 @@ def test_data_that_does_not_match_the_image_is_dropped(cache, size, checksum):
     assert not writer.commit(size, checksum)
     assert not cache.is_cached(image_id) and cache.cached() == []
     assert os.listdir(os.path.join(cache.directory, "incomplete")) == []
+    assert Path(cache.invalid_path(image_id)).read_bytes() == b"abc"  # for inspection
+    assert cache.clean(3600) == 1  # the clean-up removes invalid data at once
+    assert os.listdir(os.path.join(cache.directory, "invalid")) == []
 
 
 def test_one_writer_per_image(cache):
@@ -110,11 +113,11 @@ def test_prune_removes_least_recently_used_first(cache):
     old, used, new = (_put(cache, bytes(100)) for _ in range(3))
     time.sleep(0.01)
     cache.open(used, 100).close()  # a hit makes it recent
-    assert cache.prune(250) == 1
+    assert cache.prune(250) == (1, 100)
     assert {e.image_id for e in cache.cached()} == {used, new}
     assert not cache.is_cached(old)
-    assert cache.prune(250) == 0
-    assert cache.prune(0) == 2 and cache.cached() == []
+    assert cache.prune(250) == (0, 0)
+    assert cache.prune(0) == (2, 200) and cache.cached() == []
 
 
 def test_clean_removes_stalled_files_but_not_those_being_written(cache):
