@@ -1,9 +1,10 @@
 """Policy rules for the image cache API (``/v2/cache``, Images API v2.14).
 
-All three default to administrators. Their deprecated default is
-``rule:manage_image_cache`` (the rule of Glance's older cache-management
-calls), so a policy file that customised that rule keeps applying while
-``[oslo_policy] enforce_new_defaults`` is false.
+All default to administrators. The deprecated default of cache_image,
+cache_list and cache_delete is ``rule:manage_image_cache`` (the rule of
+Glance's older cache-management calls), so a policy file that customised that
+rule keeps applying while ``[oslo_policy] enforce_new_defaults`` is false.
+cache_clean and cache_prune (v2.18) are newer and have no deprecated default.
 """
 
 from oslo_log import versionutils
@@ -39,6 +40,10 @@ rules = [
     _rule("cache_delete", "Remove an image, or every image, from this node's cache "
                           "and queue.",
           [("DELETE", "/v2/cache/{image_id}"), ("DELETE", "/v2/cache")]),
+    base.rule("cache_clean", base.ADMIN, "Remove invalid and stalled files from this "
+              "node's cache now.", [("POST", "/v2/cache/clean")], legacy=False),
+    base.rule("cache_prune", base.ADMIN, "Prune this node's cache to "
+              "image_cache_max_size now.", [("POST", "/v2/cache/prune")], legacy=False),
 ]
 
 

@@ -1,4 +1,4 @@
-"""Image cache use cases (``/v2/cache``): list, queue, remove one, clear.
+"""Image cache use cases (``/v2/cache``): list, queue, remove one, clear, clean, prune.
 
 The order of checks follows Glance: the image is looked up first (404 when
 unknown or invisible), then the policy (403), then whether this node has a
@@ -7,11 +7,15 @@ cache at all (404), then the request itself (400).
 
 from dataclasses import dataclass
 
+from oslo_config import cfg
+
 from glance import exception, image_cache, policy
 from glance.db.sqlalchemy import api as db_api
 from glance.domain import image as domain
 from glance.image_cache.index import CachedImage
 from glance.services import images as image_service
+
+CONF = cfg.CONF
 
 # x-image-cache-clear-target: what DELETE /v2/cache clears ("both" is the
 # glanceclient's name for the default).
@@ -38,6 +42,14 @@ class CacheState:
 
     cached_images: list[CachedImage]
     queued_images: list[str]
+
+
+@dataclass
+class Pruned:
+    """What a prune removed."""
+
+    total_files_pruned: int
+    total_bytes_pruned: int
 
 
 @dataclass
@@ -109,3 +121,13 @@ class CacheService:
         cache = self.cache.get()
         return Cleared(cache.delete_all() if clear_cache else None,
                        cache.dequeue() if clear_queue else None)
+
+    def clean(self, context) -> None:
+        """Remove invalid data and stalled incomplete files now."""
+        self._authorize(context, "cache_clean", None)
+        self.cache.get().clean(CONF.image_cache_stall_time)
+
+    def prune(self, context) -> Pruned:
+        """Prune the cache to ``image_cache_max_size`` now."""
+        self._authorize(context, "cache_prune", None)
+        return Pruned(*self.cache.get().prune(CONF.image_cache_max_size))

@@ -1,8 +1,8 @@
 """The image cache against a real glance-api (two workers): queue -> prefetch -> list
 -> downloads served from the cache byte for byte (even with the store copy gone) ->
 remove / clear; a whole download from a remote (http) store fills the cache; deleting
-an image empties its cache entry; the LRU pruner; policy 403s, 404s and bad input;
-and a node without a cache."""
+an image empties its cache entry; the LRU pruner; clean and prune on demand; policy
+403s, 404s and bad input; and a node without a cache."""
 
 import hashlib
 import os
@@ -341,6 +341,39 @@ def test_the_least_recently_used_image_is_pruned(start_server, tmp_path_factory)
     assert download(server, first).content == data[0]  # the store still serves it
 
 
+def test_clean_and_prune_on_demand(start_server, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("on-demand-cache")
+    server = start_server(_cache_sections(directory, image_cache_max_size=64 * 1024,
+                                          cache_prefetcher_interval=3600, workers=1),
+                          name="on-demand-cache")
+    # The one worker's periodic job runs once at start-up, then not for an hour: let
+    # that run end before putting files in place, so only the API calls touch them.
+    assert cache_state(server)["cached_images"] == []
+    time.sleep(1)
+    invalid = directory / "invalid" / "4bd4c9a8-5d1b-4a39-9d3b-0f6a1a1f8c11"
+    invalid.write_bytes(b"failed verification")
+    # A file put there by hand (or by Glance's xattr driver) is adopted by the clean-up.
+    adopted = directory / "0d1e2f3a-5d1b-4a39-9d3b-0f6a1a1f8c11"
+    adopted.write_bytes(os.urandom(100 * 1024))
+    for body in (None, b"{}"):
+        response = requests.post(f"{server.url}/v2/cache/clean", data=body,
+                                 headers={**ADMIN, "Content-Type": "application/json"})
+        assert (response.status_code, response.json()) == (200, {})
+    assert not invalid.exists() and cached_ids(server) == [adopted.name]
+    response = requests.post(f"{server.url}/v2/cache/prune", headers=ADMIN)
+    assert response.status_code == 200
+    assert response.json() == {"total_files_pruned": 1, "total_bytes_pruned": 100 * 1024}
+    assert not adopted.exists() and cached_ids(server) == []
+    again = requests.post(f"{server.url}/v2/cache/prune", headers=ADMIN).json()
+    assert again == {"total_files_pruned": 0, "total_bytes_pruned": 0}
+    for path in ("clean", "prune"):
+        url = f"{server.url}/v2/cache/{path}"
+        assert requests.post(url, headers=MEMBER).status_code == 403
+        assert requests.post(url, data=b'{"all": true}', headers={
+            **ADMIN, "Content-Type": "application/json"}).status_code == 400
+        assert requests.put(url, headers=ADMIN).status_code == 405
+
+
 # -- a node without a cache --------------------------------------------------------------
 
 def test_without_a_cache_the_api_is_not_found(server):
@@ -354,4 +387,6 @@ def test_without_a_cache_the_api_is_not_found(server):
     assert requests.delete(f"{server.url}/v2/cache/{image_id}",
                            headers=ADMIN).status_code == 404
     assert clear(server).status_code == 404
+    for path in ("clean", "prune"):
+        assert requests.post(f"{server.url}/v2/cache/{path}", headers=ADMIN).status_code == 404
     assert requests.get(f"{server.url}/v2.14/images", headers=ADMIN).status_code == 300

@@ -5,8 +5,11 @@
 * ``DELETE /v2/cache/{image_id}`` -> 204 (out of the cache and the queue)
 * ``DELETE /v2/cache`` -> 204; header ``x-image-cache-clear-target``: ``cache``,
   ``queue``, or empty / ``both`` for both.
+* ``POST /v2/cache/clean`` -> 200 ``{}`` (invalid and stalled files removed now)
+* ``POST /v2/cache/prune`` -> 200 ``{"total_files_pruned": N, "total_bytes_pruned": B}``
 """
 
+from dataclasses import asdict
 from typing import Any
 
 import webob
@@ -25,10 +28,18 @@ def _no_body(request: wsgi.Request) -> dict[str, Any]:
     return {}
 
 
+def _nothing_or_empty_object(request: wsgi.Request) -> dict[str, Any]:
+    if request.has_body() and request.json_body() != {}:
+        raise exception.BadRequest("The request body must be empty or {}.")
+    return {}
+
+
 class RequestDeserializer:
-    """No call takes a body; clearing reads its target from a header."""
+    """No call takes a body (``{}`` is accepted where Glance documents one); clearing
+    reads its target from a header."""
 
     queue = delete = staticmethod(_no_body)
+    clean = prune = staticmethod(_nothing_or_empty_object)
 
     def clear(self, request: wsgi.Request) -> dict[str, Any]:
         _no_body(request)
@@ -54,6 +65,13 @@ class CacheController:
 
     def clear(self, request: wsgi.Request, target: str) -> None:
         self.service.clear(request.context, target)
+
+    def clean(self, request: wsgi.Request) -> dict:
+        self.service.clean(request.context)
+        return {}
+
+    def prune(self, request: wsgi.Request) -> dict:
+        return asdict(self.service.prune(request.context))
 
 
 class ResponseSerializer:

@@ -64,6 +64,8 @@ def route_table() -> list[wsgi.Route]:
                    {"GET": "get_stores_detail"}),
         wsgi.Route("/v2/info/usage", discovery_resource, {"GET": "get_usage"}),
         wsgi.Route("/v2/cache", cache_resource, {"GET": "list", "DELETE": "clear"}),
+        wsgi.Route("/v2/cache/clean", cache_resource, {"POST": "clean"}),
+        wsgi.Route("/v2/cache/prune", cache_resource, {"POST": "prune"}),
         wsgi.Route("/v2/cache/{image_id}", cache_resource,
                    {"PUT": "queue", "DELETE": "delete"}),
         *metadefs_router.route_table(),
