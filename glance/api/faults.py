@@ -80,7 +80,9 @@ def from_exception(request: webob.Request, err: BaseException) -> webob.Response
                    if name.lower() in ("allow", "location", "accept-patch",
                                        "retry-after", "www-authenticate", "content-range")}
         return error_response(request, err.code, _message_of_http_exception(err), headers)
-    if isinstance(err, db_exc.DBDataError):
+    if isinstance(err, db_exc.DBDataError) or (
+            isinstance(err, db_exc.DBError)
+            and isinstance(getattr(err, "inner_exception", None), OverflowError)):
         LOG.info("Value refused by the database: %s", err)
         return error_response(request, 400, "A value is out of range or too long for "
                               "its field.")

@@ -71,6 +71,17 @@ def test_too_many_ranges_are_ignored(app):
     assert response.status_int == 200 and len(response.body) == 400
 
 
+@pytest.mark.parametrize("query", [
+    "size_min=" + "9" * 30, "size_max=-" + "9" * 30, "min_ram=" + "9" * 20,
+    "min_disk=9223372036854775808", "size_min=" + "9" * 5000,
+    "created_at=gt:99999999999-01-01T00:00:00Z", "updated_at=lt:0000-00-00",
+    "limit=-" + "9" * 40,
+])
+def test_out_of_range_list_filters_are_400(app, query):
+    response = app.get(f"/v2/images?{query}", headers=helpers.MEMBER, expect_errors=True)
+    assert response.status_int == 400, response.body[:300]
+
+
 def test_query_string_not_utf8_is_400(app):
     response = app.get("/v2/images?marker=%FF", headers=helpers.MEMBER, status=400)
     assert b"not valid UTF-8" in response.body

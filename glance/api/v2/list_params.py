@@ -14,6 +14,7 @@ from glance import exception
 
 CONF = cfg.CONF
 OPERATORS = ("eq", "neq", "gt", "gte", "lt", "lte")
+_INT64 = 2 ** 63
 
 
 def parse_limit(value: str | None) -> int:
@@ -100,11 +101,15 @@ def parse_datetime(name: str, value: str):
 
 
 def parse_int(name: str, value: str) -> int:
+    """An integer filter value (400 unless an integer that fits 64 bits)."""
     try:
-        return int(value)
+        number = int(value)
     except ValueError as err:
         raise exception.BadRequest(
             f"Unable to filter on a range with a non-numeric value: {name}={value}") from err
+    if not -_INT64 <= number < _INT64:
+        raise exception.BadRequest(f"Filter value out of range: {name}")
+    return number
 
 
 def parse_bool(name: str, value: str) -> bool:
