@@ -244,6 +244,7 @@ def test_bad_input_misc(app, ns):
     app.post_json(f"{NS_URL}/{ns}/objects", {"name": "x" * 81}, headers=j, status=400)
     app.post(f"{NS_URL}/{ns}/tags/{'t' * 81}", headers=j, status=400)
     app.post_json(f"{NS_URL}/{ns}/tags", {"tags": "nope"}, headers=j, status=400)
+    app.post_json(f"{NS_URL}/{ns}/tags", {"tags": None}, headers=j, status=400)
     app.put_json(f"{NS_URL}/{ns}", {"namespace": "a b"}, headers=j, status=400)
     app.get(f"{NS_URL}?sort_dir=up", headers=j, status=400)
     app.get(f"{NS_URL}?sort_key=bogus", headers=j, status=400)

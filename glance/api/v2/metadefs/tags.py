@@ -26,7 +26,7 @@ class RequestDeserializer:
 
     def create_many(self, request: wsgi.Request) -> dict[str, Any]:
         body = common.body_of(request)
-        if "tags" not in body:
+        if not isinstance(body.get("tags"), list):
             raise exception.BadRequest("The body must have a 'tags' list.")
         append = request.headers.get(APPEND_HEADER)
         return {"tags": body["tags"],
