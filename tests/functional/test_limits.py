@@ -199,3 +199,37 @@ def test_silent_connections_do_not_hold_threads(stall_server):
     finally:
         for sock in clients:
             sock.close()
+
+
+@pytest.mark.parametrize("pause", [0.0, 0.2], ids=["at-once", "after-a-pause"])
+def test_slow_headers_on_a_keep_alive_connection_are_cut_off(stall_server, pause):
+    """The header deadline holds for every request of a keep-alive connection, whether
+    the next request starts at once (served on the same thread) or after a pause
+    (back through gunicorn's poller)."""
+    identity = "".join(f"{name}: {value}\r\n" for name, value in helpers.MEMBER.items())
+    request = f"GET /v2/images HTTP/1.1\r\nHost: x\r\n{identity}\r\n".encode()
+    with socket.create_connection(("127.0.0.1", stall_server.port)) as sock:
+        sock.settimeout(10)
+        sock.sendall(request)
+        with sock.makefile("rb") as answer:
+            assert b" 200 " in answer.readline()
+            length = 0
+            while (line := answer.readline()) != b"\r\n":
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            answer.read(length)
+            time.sleep(pause)
+            started = time.monotonic()
+            sock.sendall(b"GET /v2/images HTTP/1.1\r\nHost: x\r\n")
+            closed_after = None
+            while time.monotonic() - started < 10:
+                if _closed_by_server(sock):
+                    closed_after = time.monotonic() - started
+                    break
+                try:
+                    sock.sendall(b"X")
+                except OSError:
+                    closed_after = time.monotonic() - started
+                    break
+                time.sleep(0.2)
+    assert closed_after is not None and 1.5 < closed_after < 6, closed_after
