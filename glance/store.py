@@ -22,9 +22,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import glance_store
+from glance_store import capabilities, multi_backend
 from glance_store import exceptions as store_exc
 from glance_store import location as store_location
-from glance_store import multi_backend
 from glance_store._drivers import filesystem
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -298,6 +298,22 @@ def get(location: dict[str, Any], offset: int = 0, length: int | None = None,
     except store_exc.GlanceStoreException as err:
         raise StoreFailure(reason=str(err)) from err
     return iter(data)
+
+
+def supports_ranges(location: dict[str, Any]) -> bool:
+    """Whether the location's store can read from an offset (glance_store's
+    READ_RANDOM capability); the http store, for one, cannot."""
+    url, backend = location["url"], _backend_of(location)
+    try:
+        if backend:
+            driver = multi_backend.get_store_from_store_identifier(backend)
+        elif is_multi_store():
+            return not url.startswith(("http://", "https://"))
+        else:
+            driver = glance_store.backend.get_store_from_uri(url)
+    except store_exc.GlanceStoreException:
+        return True  # unknown here: the read itself reports the real error
+    return driver.is_capable(capabilities.BitMasks.READ_RANDOM)
 
 
 def delete(location: dict[str, Any], context=None) -> None:

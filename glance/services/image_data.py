@@ -171,6 +171,10 @@ class ImageDataService:
         """Chunks of a location's data (store access for the controller)."""
         return self.store.get(location, offset=offset, length=length, context=context)
 
+    def supports_ranges(self, location: dict[str, Any]) -> bool:
+        """Whether the location's store can serve a byte range."""
+        return self.store.supports_ranges(location)
+
     def local_path(self, location: dict[str, Any]) -> str | None:
         """The local file behind a location, if any."""
         return self.store.local_path(location)

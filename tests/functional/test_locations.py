@@ -679,3 +679,21 @@ def test_openstacksdk_add_image_location(modern, source):
     assert wait_for_task(modern, image.id)["status"] == "success"
     assert conn.image.get_image(image).checksum == MD5
     assert [item["url"] for item in conn.image.image_locations(image)] == [f"{source}/img"]
+
+
+def test_ranges_of_http_store_data_are_400_as_in_glance(legacy, source):
+    """The http store cannot read from an offset: a range request is refused with 400
+    (never a 500 or a broken 206); the whole image still downloads."""
+    image_id = create(legacy)
+    response = patch(legacy, image_id, add_op(f"{source}/img"))
+    assert response.status_code == 200, response.text
+    file_url = f"{legacy.url}/v2/images/{image_id}/file"
+    response = requests.get(file_url, headers={**MEMBER, "Range": "bytes=2-5"})
+    assert response.status_code == 400
+    assert "download the whole image" in response.text
+    response = requests.get(file_url, headers={**MEMBER, "Range": "bytes=0-1,4-5"})
+    assert response.status_code == 400
+    response = requests.get(file_url, headers={**MEMBER, "Range": f"bytes={len(DATA)}-"})
+    assert response.status_code == 416
+    response = requests.get(file_url, headers=MEMBER)
+    assert response.status_code == 200 and response.content == DATA

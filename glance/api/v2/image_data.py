@@ -95,6 +95,7 @@ class ImageData:
     image: Image
     body: DataBody | None = None
     local_file: Any = None
+    ranges_supported: bool = True
 
 
 # -- multiple ranges ---------------------------------------------------------------------
@@ -208,13 +209,15 @@ class ImageDataController:
             return ImageData(found.image, DataBody(meter.wrap(_file_reader(handle)),
                                                    _closing(handle.close, meter.close)))
         location, context = found.location, request.context
+        ranges_supported = self.service.supports_ranges(location)
 
         def read(offset: int, length: int | None) -> Iterator[bytes]:
             return self.service.read(location, offset, length, context)
         read = image_cache.tee(found.image, read)  # a whole download fills the cache
         if meter is None:
-            return ImageData(found.image, DataBody(read))
-        return ImageData(found.image, DataBody(meter.wrap(read), meter.close))
+            return ImageData(found.image, DataBody(read), None, ranges_supported)
+        return ImageData(found.image, DataBody(meter.wrap(read), meter.close), None,
+                         ranges_supported)
 
 
 class ResponseSerializer:
@@ -266,6 +269,11 @@ class ResponseSerializer:
         if not ranges:
             data.body.close()
             raise RangeNotSatisfiable(size)
+        if not data.ranges_supported:  # as Glance: 400, the store reads from the start
+            data.body.close()
+            raise exception.BadRequest(
+                "The store holding this image's data cannot serve part of it; "
+                "download the whole image instead.")
         if request.environ.get(LEGACY_RANGE_ENV) and ranges[0][1] < \
                 int(header.rpartition("-")[2] or 0) + 1:
             data.body.close()
