@@ -31,10 +31,29 @@ def _dead_pid() -> int:
     return child.pid
 
 
+_created: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def _clean_up(app):
+    """Leave no image of these tests behind in the shared database (other tiers check
+    that nothing stays ``saving``)."""
+    yield
+    while _created:
+        image_id = _created.pop()
+        try:
+            db_api.image_update(ADMIN, image_id, {"status": "queued"},
+                                expected_status="saving")
+        except Exception:  # noqa: BLE001 - not saving (any more)
+            pass
+        app.delete(f"/v2/images/{image_id}", headers=helpers.ADMIN, expect_errors=True)
+
+
 def _saving_image(app) -> str:
     image_id = app.post_json("/v2/images", {"name": "r", "disk_format": "raw",
                                             "container_format": "bare"},
                              headers=helpers.MEMBER).json["id"]
+    _created.append(image_id)
     db_api.image_update(ADMIN, image_id, {"status": "saving"}, expected_status="queued")
     return image_id
 
