@@ -344,7 +344,13 @@ def enabled(event_type: str) -> bool:
     if event_disabled(event_type):
         return False
     try:
-        return _notifier().is_enabled()
+        notifier = _notifier()  # also registers oslo.messaging's options
+        # oslo.messaging's is_enabled() is true for an empty driver list (it only
+        # recognises an explicit "noop"): without this every event would build its
+        # payload and queue it for a notifier that drops it.
+        drivers = [name for name in CONF.oslo_messaging_notifications.driver
+                   if name and name != "noop"]
+        return bool(drivers) and notifier.is_enabled()
     except Exception as err:  # noqa: BLE001 - a bad transport_url must not fail the API
         LOG.warning("Notifications are off: cannot set up the message bus: %s", err)
         return False

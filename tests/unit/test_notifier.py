@@ -106,3 +106,18 @@ def test_send_meter_counts_and_reports_short_reads(monkeypatch):
     sent.clear()
     notifier.SendMeter(None, Image(id="i"), None).close()  # HEAD / 304: nothing read
     assert sent == []
+
+
+@pytest.mark.parametrize("drivers, expected", [([], False), (["noop"], False),
+                                               (["log"], True), (["noop", "log"], True)],
+                         ids=["none", "noop", "log", "noop-and-log"])
+def test_enabled_only_with_a_real_driver(override, drivers, expected):
+    """No driver (the default) means no notifications: the payload is never built."""
+    notifier._notifier()  # registers oslo.messaging's options
+    override("driver", drivers, group="oslo_messaging_notifications")
+    assert notifier.enabled("image.create") is expected
+    built = []
+    override("disabled_notifications", [])
+    if not expected:
+        notifier.notify(None, "image.create", lambda: built.append(1) or {})
+        assert built == []
