@@ -119,6 +119,13 @@ def header_args() -> list[str]:
     return args
 
 
+def settle() -> None:
+    """Flush dirty pages before a timed phase: on a small VM the kernel's writeback of
+    the gigabytes written by the previous phase takes CPU from the next one."""
+    os.sync()
+    time.sleep(1)
+
+
 def make_file(path: Path, size: int) -> None:
     block = os.urandom(MIB)
     with path.open("wb") as handle:
@@ -151,6 +158,7 @@ def limits(path: Path, size: int) -> dict[str, float]:
     result["md5 || sha512, two threads"] = rate(size, time.perf_counter() - start)
 
     copy = path.with_suffix(".copy")
+    settle()
     start = time.perf_counter()
     with path.open("rb") as source, copy.open("wb", buffering=0) as target:
         while chunk := source.read(MIB):
@@ -160,6 +168,7 @@ def limits(path: Path, size: int) -> dict[str, float]:
 
     for sink, upload_name in (("-", "loopback HTTP upload (recv)"),
                               (str(copy), "loopback HTTP upload + md5||sha512 + file write")):
+        settle()
         wire = subprocess.Popen([sys.executable, "-c", WIRE_SERVER, str(path), sink],
                                 stdout=subprocess.PIPE, text=True)
         try:
@@ -248,6 +257,7 @@ def main() -> int:
         proc, url = start_glance(work)
 
         image_id = new_image(url)
+        settle()
         status, seconds = upload(url, image_id, big)
         assert status == 204, status
         up = rate(size, seconds)
@@ -257,6 +267,7 @@ def main() -> int:
         report[f"glance {args.size_mib} MiB (MiB/s)"] = {"upload": up, "download": down}
 
         ids = [new_image(url) for _ in range(4)]
+        settle()
         codes, seconds = parallel(upload, [(url, i, quarter) for i in ids])
         par_up = {"aggregate MiB/s": rate(size, seconds),
                   "failed": sum(code != 204 for code in codes)}
@@ -269,6 +280,7 @@ def main() -> int:
         # One keep-alive connection with the stdlib client: requests' own overhead
         # (about 1 ms a call) would be larger than what is measured.
         parsed = urllib.parse.urlsplit(url)
+        settle()
         connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
         file_path = f"/v2/images/{image_id}/file"
         latencies = []
