@@ -31,6 +31,16 @@ READER = identity("reader")
 OTHER_MEMBER = identity("member,reader", project=PROJECT_2, user="u2")
 
 
+def wait_until(predicate, timeout: float = 30, interval: float = 0.1) -> bool:
+    """Poll ``predicate`` until it is true (True) or ``timeout`` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -26,15 +26,6 @@ def _status(url: str, image_id: str) -> str:
                         timeout=10).json()["status"]
 
 
-def _wait(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def _uploader_pid(deployment: servers.Deployment, image_id: str) -> int | None:
     """The pid in the upload marker of ``image_id`` (the process writing it)."""
     for path in glob.glob(str(deployment.workdir / "state" / "uploads" / f"{image_id}.*")):
@@ -62,15 +53,15 @@ def test_killed_worker_upload_is_reset_without_restart(start_deployment, name):
             + "".join(f"{k}: {v}\r\n" for k, v in HEADERS.items()) + "\r\n")
     sock.sendall(head.encode() + b"\1" * (1 << 20))
     try:
-        assert _wait(lambda: _status(url, image_id) == "saving", 30)
-        assert _wait(lambda: _uploader_pid(deployment, image_id) is not None, 10)
+        assert helpers.wait_until(lambda: _status(url, image_id) == "saving", 30)
+        assert helpers.wait_until(lambda: _uploader_pid(deployment, image_id) is not None, 10)
         pid = _uploader_pid(deployment, image_id)
         assert pid in deployment.worker_pids()
         os.kill(pid, signal.SIGKILL)
     finally:
         sock.close()
     started = time.monotonic()
-    assert _wait(lambda: _status(url, image_id) == "queued", 10 * INTERVAL + 20), \
+    assert helpers.wait_until(lambda: _status(url, image_id) == "queued", 10 * INTERVAL + 20), \
         deployment.logs()
     print(f"{name}: reset {time.monotonic() - started:.1f} s after the kill")
     assert deployment.process.poll() is None  # the same server, not restarted

@@ -1,7 +1,9 @@
-"""A small HTTP server on 127.0.0.1 that web-download and import tasks fetch from.
+"""A small HTTP server on 127.0.0.1 that web-download, import tasks, http-store
+locations and the image cache fetch from.
 
-``/data`` serves DATA; ``/redirect?to=<url>`` answers 302 to ``to``; anything
-else is 404. Requests are counted per path.
+It serves the given files (``{path: bytes}``, default ``/data`` -> DATA) to GET and
+HEAD; ``/redirect?to=<url>`` answers 302 to ``to`` (``/`` without one); anything else
+is 404. The query string never matters for a file. GET requests are counted per path.
 """
 
 import threading
@@ -16,32 +18,44 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *_args) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def _answer(self, with_body: bool) -> None:
         parts = urlsplit(self.path)
-        self.server.hits[parts.path] += 1
-        if parts.path == "/data":
+        if with_body:
+            self.server.hits[parts.path] += 1
+        data = self.server.files.get(parts.path)
+        if data is not None:
             self.send_response(200)
             self.send_header("Content-Type", "application/octet-stream")
-            self.send_header("Content-Length", str(len(DATA)))
+            self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(DATA)
-        elif parts.path == "/redirect":
+            if with_body:
+                self.wfile.write(data)
+            return
+        if parts.path == "/redirect":
             self.send_response(302)
-            self.send_header("Location", parse_qs(parts.query)["to"][0])
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            self.send_header("Location", parse_qs(parts.query).get("to", ["/"])[0])
         else:
             self.send_response(404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_HEAD(self) -> None:  # noqa: N802 - http.server's name
+        self._answer(with_body=False)
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        self._answer(with_body=True)
 
 
 class HTTPSource:
     """Serve in a thread: ``with HTTPSource() as source: source.url('/data')``."""
 
+    def __init__(self, files: dict[str, bytes] | None = None) -> None:
+        self.files = {"/data": DATA} if files is None else files
+
     def __enter__(self) -> "HTTPSource":
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.httpd.hits = Counter()
+        self.httpd.files = self.files
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()

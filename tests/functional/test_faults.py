@@ -34,15 +34,6 @@ def _status(url: str, image_id: str) -> str:
                         timeout=10).json()["status"]
 
 
-def _wait(predicate, timeout: float = 30) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def _start_upload(server: helpers.Server, image_id: str) -> socket.socket:
     """Begin an upload that sends 1 MiB of a declared 64 MiB, then waits."""
     sock = socket.create_connection(("127.0.0.1", server.port))
@@ -50,7 +41,7 @@ def _start_upload(server: helpers.Server, image_id: str) -> socket.socket:
             f"Content-Type: application/octet-stream\r\nContent-Length: {64 << 20}\r\n"
             + "".join(f"{k}: {v}\r\n" for k, v in helpers.MEMBER.items()) + "\r\n")
     sock.sendall(head.encode() + b"\1" * (1 << 20))
-    assert _wait(lambda: _status(server.url, image_id) == "saving", 20)
+    assert helpers.wait_until(lambda: _status(server.url, image_id) == "saving", 20)
     return sock
 
 
@@ -70,7 +61,7 @@ def test_worker_killed_during_upload(one_worker):
     worker = psutil.Process(server.pid).children()[0]
     os.kill(worker.pid, signal.SIGKILL)
     sock.close()
-    assert _wait(lambda: _status(server.url, image_id) == "queued", 30)
+    assert helpers.wait_until(lambda: _status(server.url, image_id) == "queued", 30)
     assert _leftovers(server, image_id) == []
     # and the image takes a new upload
     assert requests.put(f"{server.url}/v2/images/{image_id}/file", data=b"ok",
@@ -132,7 +123,7 @@ def _wait_port(port: int, up: bool, timeout: float = 60) -> None:
                 return True
         except OSError:
             return False
-    assert _wait(lambda: answers() == up, timeout), f"port {port} up={not up} still"
+    assert helpers.wait_until(lambda: answers() == up, timeout), f"port {port} up={not up} still"
 
 
 def _stop_db(backend: str) -> None:
@@ -158,7 +149,7 @@ def _start_db(backend: str) -> None:
         subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", cluster, "main",
                         "start"], check=True)
         _wait_port(5432, up=True)
-        assert _wait(lambda: subprocess.run(
+        assert helpers.wait_until(lambda: subprocess.run(
             ["pg_isready", "-h", "127.0.0.1", "-q"]).returncode == 0, 60)
 
 

@@ -6,17 +6,15 @@ an image empties its cache entry; the LRU pruner; clean and prune on demand; pol
 
 import hashlib
 import os
-import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import requests
 
 from tests import helpers
+from tests.functional.http_source import HTTPSource
 
 ADMIN, MEMBER, READER = helpers.ADMIN, helpers.MEMBER, helpers.READER
 OTHER_MEMBER = helpers.OTHER_MEMBER
@@ -28,39 +26,10 @@ LOOPBACK = {"allowed_hosts": "127.0.0.1", "allowed_ports": ""}
 
 # -- a remote (http) store on 127.0.0.1 --------------------------------------------------
 
-class _Handler(BaseHTTPRequestHandler):
-    def log_message(self, *_args) -> None:
-        pass
-
-    def _answer(self, body: bool) -> None:
-        if self.path != "/remote":
-            self.send_response(404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        self.server.hits[self.command] += 1
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(REMOTE)))
-        self.end_headers()
-        if body:
-            self.wfile.write(REMOTE)
-
-    def do_HEAD(self) -> None:  # noqa: N802 - http.server's name
-        self._answer(False)
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        self._answer(True)
-
-
 @pytest.fixture(scope="module")
-def source() -> Iterator[ThreadingHTTPServer]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.hits = Counter()
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
+def source() -> Iterator[HTTPSource]:
+    with HTTPSource({"/remote": REMOTE}) as src:
+        yield src
 
 
 def _cache_sections(directory: Path, **extra: object) -> dict:
@@ -125,15 +94,8 @@ def clear(server, target: str | None = None, headers=ADMIN) -> requests.Response
     return requests.delete(f"{server.url}/v2/cache", headers={**headers, **extra})
 
 
-def wait_for(predicate, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
-
-
 def wait_cached(server, image_id: str) -> dict:
-    wait_for(lambda: image_id in cached_ids(server))
+    assert helpers.wait_until(lambda: image_id in cached_ids(server)), "not cached in time"
     return next(entry for entry in cache_state(server)["cached_images"]
                 if entry["image_id"] == image_id)
 
@@ -184,20 +146,20 @@ def test_whole_remote_download_fills_the_cache(cached, source):
     response = requests.patch(
         f"{cached.url}/v2/images/{image_id}", headers={**ADMIN, **PATCH},
         json=[{"op": "add", "path": "/locations/-",
-               "value": {"url": f"http://127.0.0.1:{source.server_address[1]}/remote",
+               "value": {"url": source.url("/remote"),
                          "metadata": {}}}])
     assert response.status_code == 200, response.text
-    before = source.hits["GET"]
+    before = source.hits["/remote"]
     first = download(cached, image_id, ADMIN)
     assert first.status_code == 200 and first.content == REMOTE
     wait_cached(cached, image_id)
-    assert source.hits["GET"] == before + 1
+    assert source.hits["/remote"] == before + 1
     second = download(cached, image_id, ADMIN)
     assert second.status_code == 200 and second.content == REMOTE
     # From the cache the http store's image also serves ranges.
     part = download(cached, image_id, ADMIN, Range="bytes=100-199")
     assert part.status_code == 206 and part.content == REMOTE[100:200]
-    assert source.hits["GET"] == before + 1  # both served from the cache
+    assert source.hits["/remote"] == before + 1  # both served from the cache
     assert wait_cached(cached, image_id)["hits"] == 2
 
 
@@ -336,7 +298,7 @@ def test_the_least_recently_used_image_is_pruned(start_server, tmp_path_factory)
     assert queue(server, first).status_code == 202
     wait_cached(server, first)
     assert queue(server, second).status_code == 202
-    wait_for(lambda: cached_ids(server) == [second])
+    assert helpers.wait_until(lambda: cached_ids(server) == [second]), "not pruned in time"
     assert not (directory / first).exists() and (directory / second).exists()
     assert download(server, first).content == data[0]  # the store still serves it
 

@@ -9,12 +9,12 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 
 from tests import helpers
+from tests.functional.http_source import HTTPSource
 
 DATA = b"location data " * 300
 OTHER = b"different size"
@@ -25,49 +25,16 @@ SERVICE = helpers.identity("service,reader", user="nova")
 LOOPBACK = {"allowed_hosts": "127.0.0.1", "allowed_ports": ""}
 MD5 = hashlib.md5(DATA, usedforsecurity=False).hexdigest()
 SHA512 = hashlib.sha512(DATA).hexdigest()
+VALID = {"checksum": MD5, "os_hash_algo": "sha512", "os_hash_value": SHA512}
 
 
 # -- a data source on 127.0.0.1 ---------------------------------------------------------
 
-class _Handler(BaseHTTPRequestHandler):
-    def log_message(self, *_args) -> None:
-        pass
-
-    def _answer(self, body: bool) -> None:
-        path = self.path.split("?", 1)[0]
-        data = {"/img": DATA, "/img2": DATA, "/img3": DATA, "/other": OTHER}.get(path)
-        if path == "/redirect":
-            self.send_response(302)
-            self.send_header("Location", "/img")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        if data is None:
-            self.send_response(404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if body:
-            self.wfile.write(data)
-
-    def do_HEAD(self) -> None:  # noqa: N802 - http.server's name
-        self._answer(False)
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        self._answer(True)
-
-
 @pytest.fixture(scope="module")
 def source() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    files = {"/img": DATA, "/img2": DATA, "/img3": DATA, "/other": OTHER}
+    with HTTPSource(files) as src:
+        yield src.url("")
 
 
 @pytest.fixture(scope="module")
@@ -243,8 +210,7 @@ def test_first_location_makes_a_queued_image_active_with_its_size(legacy, source
 
 def test_replace_on_queued_with_validation_data_sets_the_hashes(legacy, source):
     image_id = create(legacy)
-    value = [loc(f"{source}/img", validation_data={
-        "checksum": MD5, "os_hash_algo": "sha512", "os_hash_value": SHA512})]
+    value = [loc(f"{source}/img", validation_data=VALID)]
     response = patch(legacy, image_id,
                      [{"op": "replace", "path": "/locations", "value": value}])
     assert response.status_code == 200, response.text
@@ -401,8 +367,7 @@ def test_validation_data_must_match_the_image(legacy, source):
     algo = {"os_hash_algo": "md5", "os_hash_value": MD5}  # not the image's algorithm
     assert patch(legacy, image_id, add_op(f"{source}/img2",
                                           validation_data=algo)).status_code == 409
-    right = {"checksum": MD5, "os_hash_algo": "sha512", "os_hash_value": SHA512}
-    ok = patch(legacy, image_id, add_op(f"{source}/img2", validation_data=right))
+    ok = patch(legacy, image_id, add_op(f"{source}/img2", validation_data=VALID))
     assert ok.status_code == 200, ok.text
 
 
@@ -511,8 +476,7 @@ def test_add_location_hashes_in_the_background(modern, source):
 
 def test_add_location_with_matching_validation_data(modern, source):
     image_id = create(modern)
-    body = {"url": f"{source}/img", "validation_data": {
-        "checksum": MD5, "os_hash_algo": "sha512", "os_hash_value": SHA512}}
+    body = {"url": f"{source}/img", "validation_data": VALID}
     assert post_location(modern, image_id, body).status_code == 202
     assert wait_for_task(modern, image_id)["status"] == "success"
     assert show(modern, image_id)["status"] == "active"
@@ -628,8 +592,7 @@ def test_multi_store_locations_name_their_store(multi, source):
 
 def test_without_secure_hash_the_claimed_hashes_are_kept(multi, source):
     image_id = create(multi)
-    body = {"url": f"{source}/img", "validation_data": {
-        "checksum": MD5, "os_hash_algo": "sha512", "os_hash_value": SHA512}}
+    body = {"url": f"{source}/img", "validation_data": VALID}
     assert post_location(multi, image_id, body).status_code == 202
     assert wait_for_task(multi, image_id)["status"] == "success"
     image = show(multi, image_id)
