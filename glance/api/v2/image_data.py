@@ -214,10 +214,8 @@ class ImageDataController:
         def read(offset: int, length: int | None) -> Iterator[bytes]:
             return self.service.read(location, offset, length, context)
         read = image_cache.tee(found.image, read)  # a whole download fills the cache
-        if meter is None:
-            return ImageData(found.image, DataBody(read), None, ranges_supported)
-        return ImageData(found.image, DataBody(meter.wrap(read), meter.close), None,
-                         ranges_supported)
+        body = DataBody(read) if meter is None else DataBody(meter.wrap(read), meter.close)
+        return ImageData(found.image, body, ranges_supported=ranges_supported)
 
 
 class ResponseSerializer:
