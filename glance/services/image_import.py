@@ -23,6 +23,7 @@ from oslo_log import log as logging
 
 from glance import exception, format_inspection, notifier, policy, quota, schema
 from glance import store as image_store
+from glance.conf import image_import as import_conf
 from glance.db.sqlalchemy import api as db_api
 from glance.domain import image as image_domain
 from glance.domain import task as task_domain
@@ -34,6 +35,7 @@ CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
 CHUNK = 1024 * 1024
 MIB = 1024 * 1024
+NOT_OFFERED = frozenset({"glance-download"})
 IMPORT_TASK = "os_glance_import_task"
 IMPORTING = "os_glance_importing_to_stores"
 FAILED = "os_glance_failed_import"
@@ -48,8 +50,10 @@ class UnknownImportMethod(exception.BadRequest):
 
 
 def enabled_methods() -> list[str]:
-    """Import methods offered here (copy-image needs several stores)."""
-    methods = list(dict.fromkeys(CONF.enabled_import_methods))
+    """Import methods offered here (copy-image needs several stores; glance-download,
+    accepted in the configuration for Glance compatibility, is never offered)."""
+    methods = [m for m in dict.fromkeys(CONF.enabled_import_methods)
+               if m not in NOT_OFFERED]
     if not image_store.is_multi_store() and "copy-image" in methods:
         methods.remove("copy-image")
     return methods
@@ -61,7 +65,7 @@ def read_only_store(store_id: str) -> bool:
 
 
 def staging_dir() -> str:
-    path = os.path.abspath(CONF.os_glance_staging_store.filesystem_store_datadir)
+    path = os.path.abspath(import_conf.staging_path(CONF))
     os.makedirs(path, exist_ok=True)
     return path
 
