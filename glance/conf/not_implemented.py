@@ -1,4 +1,5 @@
-"""``[DEFAULT]`` and ``[wsgi]`` options of Glance features glance does not have (yet).
+"""Options of Glance features glance does not have (yet): ``[DEFAULT]``, ``[wsgi]``,
+``[keystone_authtoken] timeout``.
 
 Registered with Glance's names, types and defaults so that a Glance
 configuration parses exactly as in Glance (a bad value is a start-up error),
@@ -118,7 +119,17 @@ value is reported at start-up as not supported.
 """),
 ]
 
-GROUPS = ((None, default_opts), ("wsgi", wsgi_opts))
+authtoken_opts = [
+    cfg.IntOpt(
+        "timeout",
+        help="""
+Glance's timeout (seconds) of the Keystone calls that renew a user's token
+with a trust during long uploads to Swift. glance does not renew tokens this
+way; a value is reported at start-up as not supported.
+"""),
+]
+
+GROUPS = ((None, default_opts), ("wsgi", wsgi_opts), ("keystone_authtoken", authtoken_opts))
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:

@@ -111,6 +111,8 @@ TABLE: tuple[Unsupported, ...] = (
     Unsupported("image_conversion", "*", WARN, "import plugins are not run"),
     Unsupported("wsgi", "*", WARN,
                 "tasks run on [taskflow_executor] max_workers threads"),
+    Unsupported("keystone_authtoken", "timeout", WARN,
+                "tokens are not renewed with trusts during uploads"),
     Unsupported("profiler", "*", WARN, "requests are not profiled"),
     Unsupported("profiler_jaeger", "*", WARN, "requests are not profiled"),
     Unsupported("profiler_otlp", "*", WARN, "requests are not profiled"),
