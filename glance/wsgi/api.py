@@ -27,6 +27,8 @@ if getattr(sys, "tracebacklimit", None) == 0:  # left by a failed earlier import
 try:
     application = _upload_recovery.watching(_app.init_app())
 except _validate.ConfigError:
-    # The server prints the failed import; without frames it is the one line.
+    # The server prints the failed import: with Python's own hook (not oslo.log's,
+    # which logs a traceback) and no frames, that is the one line.
+    sys.excepthook = sys.__excepthook__
     sys.tracebacklimit = 0
     raise
