@@ -5,7 +5,8 @@ written in brackets, ``enabled_import_methods = [glance-direct,web-download]``.
 :class:`BoundedListOpt` parses those exactly as oslo.config's
 ``ListOpt(bounds=True)`` does, and also takes the same list without the
 brackets (``glance-direct,web-download``), which is how glance read these
-options before it followed Glance here.
+options before it followed Glance here. A value with only one of the two
+brackets is refused, as in Glance.
 """
 
 from typing import Any
@@ -21,8 +22,10 @@ class BracketsOptionalList(types.List):
         super().__init__(item_type=item_type, bounds=True, type_name=type_name)
 
     def __call__(self, value: Any) -> list[Any]:
-        if isinstance(value, str) and not value.strip().startswith("["):
-            value = f"[{value.strip().rstrip(',')}]"
+        if isinstance(value, str):
+            text = value.strip().rstrip(",")
+            if not text.startswith("[") and not text.endswith("]"):
+                value = f"[{text}]"
         return super().__call__(value)
 
 
