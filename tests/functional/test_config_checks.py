@@ -143,3 +143,24 @@ def test_unsupported_and_unused_options_are_warned_once(start_server):
     assert "[profiler] enabled, hmac_keys (requests are not profiled)" in log
     assert "Not used by glance, ignored: [barbican] barbican_endpoint" in log
     assert "not-to-be-logged" not in log and "[wsgi]" not in log
+
+
+def test_keystone_plugin_options_are_known_and_checked(start_server):
+    server = start_server({
+        "paste_deploy": {"flavor": "keystone"},
+        "keystone_authtoken": {"www_authenticate_uri": "http://127.0.0.1:1",
+                               "auth_url": "http://127.0.0.1:1", "auth_type": "password",
+                               "username": "glance", "password": "secret",
+                               "project_name": "service", "user_domain_id": "default",
+                               "project_domain_id": "default"},
+    }, name="keystone-plugin")
+    assert requests.get(f"{server.url}/v2/images").status_code == 401
+    assert "Not used by glance" not in server.log_path.read_text()
+
+
+def test_an_unknown_keystone_auth_plugin_stops_glance_api(tmp_path):
+    config = helpers.write_config(tmp_path, {
+        "paste_deploy": {"flavor": "keystone"},
+        "keystone_authtoken": {"auth_type": "passwrd"}})
+    assert_one_line_error(run_entry_point("glance-api", config),
+                          "[keystone_authtoken] auth_type = passwrd")
