@@ -27,7 +27,9 @@ from glance.conf import (
 
 CONF = cfg.CONF
 
-for _module in (server, api, image_format, paste, database, store, image_import,
-                import_filtering, notifications, image_cache, tasks, import_plugins,
-                not_implemented, profiler, limits, libraries):
+MODULES = (server, api, image_format, paste, database, store, image_import,
+           import_filtering, notifications, image_cache, tasks, import_plugins,
+           not_implemented, profiler, limits, libraries)
+
+for _module in MODULES:
     _module.register_opts(CONF)

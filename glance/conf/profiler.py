@@ -69,5 +69,5 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 
 
 def list_opts() -> list:
-    """(group, options) pairs for the sample config generator (Glance lists [profiler])."""
-    return [GROUPS[0]]
+    """(group, options) pairs for the sample config generator."""
+    return list(GROUPS)

@@ -10,6 +10,7 @@ from glance.conf import (
     image_import,
     import_filtering,
     import_plugins,
+    libraries,
     not_implemented,
     profiler,
     server,
@@ -144,3 +145,21 @@ def test_every_row_names_a_registered_option():
     for row in unsupported.TABLE:
         assert (row.group, row.option) in registered or (
             row.option == "*" and row.group in groups), row
+
+
+def test_the_sample_generator_lists_every_option_glance_registers():
+    generator = helpers.ROOT / "etc" / "oslo-config-generator" / "glance-api.conf"
+    namespaces = [line.split("=", 1)[1].strip() for line in generator.read_text().splitlines()
+                  if line.startswith("namespace")]
+    listed = {(group or "DEFAULT", opt.dest) for namespace in namespaces
+              for group, opts in libraries.namespace_opts(namespace) for opt in opts}
+    ours = cfg.ConfigOpts()  # what glance/conf registers, libraries included
+    for module in glance.conf.MODULES:
+        module.register_opts(ours)
+    registered = {(group or "DEFAULT", opt.dest)
+                  for group, opt in validate.registered_options(ours)}
+    builtin = {(group or "DEFAULT", opt.dest)  # oslo.config's own (config_source ...)
+               for group, opt in validate.registered_options(cfg.ConfigOpts())}
+    registered -= builtin
+    assert len(registered) > 300
+    assert registered - listed == set()
