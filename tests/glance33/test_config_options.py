@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from glance.conf import libraries
 from tests import helpers
 from tests.glance33 import harness, options
 
@@ -157,9 +158,7 @@ def test_bracketless_lists_parse_like_their_bracketed_form(our_options):
                 assert value == entry["parse"].get(f"[{text}]", value), key
 
 
-def test_our_library_namespaces_are_glances():
-    from glance.conf import libraries
-
+def test_our_library_namespaces_are_glances(glance33):
     generator = harness.sdist_etc_dir() / "oslo-config-generator" / "glance-api.conf"
     listed = [line.split("=", 1)[1].strip() for line in generator.read_text().splitlines()
               if line.startswith("namespace")]
