@@ -11,6 +11,7 @@ from glance.conf import (
     import_filtering,
     notifications,
     paste,
+    scrubber,
     server,
     store,
 )
@@ -18,5 +19,5 @@ from glance.conf import (
 CONF = cfg.CONF
 
 for _module in (server, api, image_format, paste, database, store, image_import,
-                import_filtering, notifications, image_cache):
+                import_filtering, notifications, image_cache, scrubber):
     _module.register_opts(CONF)
