@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from oslo_utils import timeutils
 
+from glance.conf import scrubber as scrubber_conf
 from glance.db import migration
 from glance.db.sqlalchemy import models
 from tests.functional import scrub_helpers
@@ -153,3 +154,20 @@ def test_glance_33_scrubber_reclaims_an_image_we_deleted(cluster):
                        "scrubber.main()\n")
     assert not path.exists()
     assert _rows(engine, image_id) == ("deleted", [("deleted", 1)])
+
+
+GLANCE_OPTIONS = textwrap.dedent("""
+    import json
+    from glance import scrubber
+    opts = scrubber.scrubber_opts + scrubber.scrubber_cmd_opts + scrubber.scrubber_cmd_cli_opts
+    print(json.dumps({o.name: [type(o).__name__, o.default, getattr(o.type, "min", None),
+                               o.short, o.metavar, [d.name for d in o.deprecated_opts]]
+                      for o in opts}))
+""")
+
+
+def test_options_are_glance_33s():
+    ours = {opt.name: [type(opt).__name__, opt.default, getattr(opt.type, "min", None),
+                       opt.short, opt.metavar, [d.name for d in opt.deprecated_opts]]
+            for _group, opts in scrubber_conf.list_opts() for opt in opts}
+    assert ours == json.loads(harness.run_python(GLANCE_OPTIONS).strip().splitlines()[-1])
