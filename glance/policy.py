@@ -55,6 +55,9 @@ def get_enforcer() -> policy.Enforcer:
     global _ENFORCER
     if _ENFORCER is None:
         _ENFORCER = Enforcer(CONF, use_conf=True)
+        # Every persona default replaced a Wallaby/Xena one: warning about each in the
+        # log on every start helps nobody (Glance silences these too).
+        _ENFORCER.suppress_default_change_warnings = True
         _ENFORCER.register_defaults(policies.list_rules())
     return _ENFORCER
 
@@ -114,5 +117,10 @@ def authorize(context, action: str, target: dict) -> None:
 
 
 def check_is_admin(context) -> bool:
-    """Whether the caller matches ``context_is_admin``."""
-    return get_enforcer().enforce("context_is_admin", {}, context)
+    """Whether the caller matches ``context_is_admin``.
+
+    The target is the context's own dictionary (``project_id``, ``user_id``,
+    ``roles``, ...), as Glance passes it, so a policy file written for Glance that
+    refers to such keys in ``context_is_admin`` reads the same values here.
+    """
+    return get_enforcer().enforce("context_is_admin", context.to_dict(), context)
