@@ -129,6 +129,8 @@ class ImageService:
     def update(self, context, image_id: str, changes: Sequence[Change]) -> domain.Image:
         """Apply JSON-patch changes atomically; the whole patch or nothing."""
         image = self.get(context, image_id)
+        if not changes:  # nothing to check or write: the image as it is (as in Glance)
+            return image
         target = policy_target(context, image)
         # As in Glance: modify_image guards the changes of attributes and properties;
         # a change of /locations is guarded by its own location rule alone.
