@@ -106,9 +106,10 @@ class TaskService:
         self.policy = enforcer
 
     def _authorize(self, context) -> None:
-        """``tasks_api_access``, the one rule of the tasks API (as in Glance since
-        Xena: get_task, get_tasks and add_task are registered but not checked)."""
-        self.policy.authorize(context, "tasks_api_access", {"project_id": context.owner})
+        """``tasks_api_access``, the one rule of the tasks API, with an empty target
+        (as in Glance since Xena: get_task, get_tasks and add_task are registered
+        but not checked; the database shows a project its own tasks only)."""
+        self.policy.authorize(context, "tasks_api_access", {})
 
     # -- API calls ----------------------------------------------------------------------
 
