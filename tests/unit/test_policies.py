@@ -9,7 +9,7 @@ import yaml
 from oslo_config import cfg
 from oslo_policy import policy as oslo_policy
 
-from glance import policies
+from glance import policies, policy
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -155,3 +155,12 @@ def test_shipped_sample_has_the_required_rules():
     text = (ROOT / "etc" / "policy.yaml.sample").read_text()
     for name in REQUIRED:
         assert f'#"{name}":' in text
+
+
+def test_listing_filter_reads_the_target_keys_of_the_effective_rule(tmp_path):
+    enforcer = _enforcer(tmp_path, {"context_is_admin": "role:admin or "
+                                                        "'x':%(os_distro)s"})
+    assert policy._target_keys(enforcer, "get_image") == {
+        "project_id", "member_id", "visibility", "os_distro"}
+    enforcer = _enforcer(tmp_path, {"get_image": "http://127.0.0.1:9/check"})
+    assert policy._target_keys(enforcer, "get_image") is None
