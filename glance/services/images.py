@@ -1,6 +1,6 @@
 """Image metadata use cases: create, show, list, update (JSON-patch), delete, tags."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +62,14 @@ def create_target(owner: str | None, visibility: str | None) -> dict[str, Any]:
     return {"project_id": owner, "owner": owner, "visibility": visibility or "private"}
 
 
+class ImagePage(list):
+    """A page of images; ``full`` when the database returned a whole page."""
+
+    def __init__(self, images: Iterable[domain.Image], full: bool) -> None:
+        super().__init__(images)
+        self.full = full
+
+
 def _check_quota(what: str, count: int, maximum: int) -> None:
     if 0 <= maximum < count:
         raise exception.LimitExceeded(what=what, attempted=count, maximum=maximum)
@@ -89,10 +97,20 @@ class ImageService:
             raise exception.ImageNotFound(image_id=image_id) from err
         return image
 
-    def list(self, context, query: db_api.ImageQuery) -> list[domain.Image]:
-        """One page of visible images."""
+    def list(self, context, query: db_api.ImageQuery) -> "ImagePage":
+        """One page of visible images.
+
+        As in Glance, the database's page is then filtered by ``get_image``, so a
+        policy file that narrows who sees an image narrows the listing too; the
+        page keeps saying whether the database's page was full (``full``), which
+        decides the next-page link.
+        """
         self.policy.authorize(context, "get_images", {"project_id": context.project_id})
-        return [domain.Image.from_record(r) for r in self.db.image_get_all(context, query)]
+        records = self.db.image_get_all(context, query)
+        images = self.policy.filter_allowed(
+            context, "get_image", (domain.Image.from_record(r) for r in records),
+            lambda image: policy_target(context, image))
+        return ImagePage(images, full=len(records) >= query.limit)
 
     # -- writes -------------------------------------------------------------------------
 

@@ -89,10 +89,25 @@ def test_widen_publicize_image(app, policy_rules):
 
 def test_narrowing_get_image_hides_instead_of_forbidding(app, policy_rules):
     image_id = app.post_json("/v2/images", {}, headers=OWNER).json["id"]
-    policy_rules({"get_image": "role:admin"})
+    policy_rules({"get_image": "rule:context_is_admin"})
     assert app.get(f"/v2/images/{image_id}", headers=OWNER,
                    expect_errors=True).status_int == 404
     assert app.get(f"/v2/images/{image_id}", headers=helpers.ADMIN).status_int == 200
+
+
+def test_narrowing_get_image_filters_the_listing(app, policy_rules):
+    """As in Glance: each image of the database's page is checked with get_image,
+    and a thinned full page still links to the next one."""
+    first = app.post_json("/v2/images", {"name": "narrow-a"}, headers=OWNER).json["id"]
+    second = app.post_json("/v2/images", {"name": "narrow-b", "visibility": "private"},
+                           headers=OWNER).json["id"]
+    listed = app.get("/v2/images?limit=2&sort=created_at:desc", headers=OWNER).json
+    assert [image["id"] for image in listed["images"]] == [second, first]
+    policy_rules({"get_image": "rule:context_is_admin or 'private':%(visibility)s"})
+    listed = app.get("/v2/images?limit=2&sort=created_at:desc", headers=OWNER).json
+    assert [image["id"] for image in listed["images"]] == [second]
+    assert listed["next"].endswith(f"marker={second}")
+    assert app.get("/v2/images", headers=helpers.ADMIN).json["images"]
 
 
 def test_deny_listing(app, policy_rules):

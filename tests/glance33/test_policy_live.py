@@ -38,6 +38,9 @@ GLANCE_STYLE = {
     "download_image": "rule:context_is_admin or (role:member and 'raw':%(disk_format)s "
                       "and project_id:%(project_id)s)",
     "get_members": "rule:context_is_admin or (role:reader and project_id:%(project_id)s)",
+    # Shared images for their owners only: hidden from members in lists too.
+    "get_image": "rule:context_is_admin or (role:reader and (project_id:%(project_id)s "
+                 "or 'public':%(visibility)s or 'community':%(visibility)s))",
     "modify_member": "rule:context_is_admin or (role:member and project_id:%(member_id)s "
                      "and 'shared':%(visibility)s)",
     "tasks_api_access": "role:member",
@@ -86,6 +89,7 @@ def _namespace_body() -> dict:
 
 CALLS = [
     Call("list_images", "GET", "/v2/images", setup="private", seen=True),
+    Call("list_accepted_shared_images", "GET", "/v2/images", setup="accepted", seen=True),
     Call("show_private_image", "GET", "/v2/images/{id}", setup="private"),
     Call("show_shared_image", "GET", "/v2/images/{id}"),
     Call("create_image", "POST", "/v2/images", body={"name": "new"}),
@@ -129,7 +133,8 @@ CALLS = [
 
 
 def _subject(url: str, setup: str) -> str:
-    """A fresh image of OWNER, shared with MEMBER_PROJECT (or private)."""
+    """A fresh image of OWNER, shared with MEMBER_PROJECT (pending, or accepted), or
+    private; with data when active or deactivated."""
     visibility = "private" if setup == "private" else "shared"
     created = requests.post(f"{url}/v2/images", headers=SETUP, timeout=30, json={
         "name": "subject", "disk_format": "raw", "container_format": "bare",
@@ -139,6 +144,10 @@ def _subject(url: str, setup: str) -> str:
     if visibility == "shared":
         requests.post(f"{url}/v2/images/{image_id}/members", headers=SETUP, timeout=30,
                       json={"member": MEMBER_PROJECT}).raise_for_status()
+    if setup == "accepted":
+        member = identity("member,reader", MEMBER_PROJECT, "member-setup")
+        requests.put(f"{url}/v2/images/{image_id}/members/{MEMBER_PROJECT}", timeout=30,
+                     headers=member, json={"status": "accepted"}).raise_for_status()
     if setup in ("active", "deactivated"):
         requests.put(f"{url}/v2/images/{image_id}/file", data=DATA, timeout=30,
                      headers={**SETUP, "Content-Type": "application/octet-stream"}
@@ -220,6 +229,7 @@ def test_same_status_for_every_call_and_caller(outcomes):
 # Cells that show the matrix really exercises each policy file (Glance's answers).
 EXERCISED = {
     "default": {("list_images", "admin"): "200 seen", ("publicize_image", "admin"): "200",
+                ("list_accepted_shared_images", "image_member"): "200 seen",
                 ("fetch_locations", "owner_service"): "200",
                 ("stores_detail", "owner_member"): "403"},
     "override": {("list_images", "superuser"): "200 seen",
@@ -238,7 +248,8 @@ EXERCISED = {
                      ("list_tasks", "owner_member"): "200",  # get_tasks is not checked
                      ("upload", "owner_member"): "403",
                      ("stage", "owner_member"): "204",  # staging is modify_image
-                     ("list_members", "image_member"): "403"},
+                     ("list_members", "image_member"): "404",
+                     ("list_accepted_shared_images", "image_member"): "200 unseen"},
 }
 
 
