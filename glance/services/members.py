@@ -62,15 +62,17 @@ class MemberService:
     def list(self, context, image_id: str) -> list[dict[str, Any]]:
         """All members for the owner (and admins); a member only sees itself."""
         image = self.images.get(context, image_id)
-        if self._is_owner(context, image):
-            self.policy.authorize(context, "get_members",
-                                  policy_target(context, image))
-            _only_shared(image, "list")
-            return self.db.image_member_find(image.id)
-        mine = self.db.image_member_find(image.id, context.owner) if context.owner else []
-        self.policy.authorize(context, "get_members", policy_target(context, image))
+        target = policy_target(context, image)
+        self.policy.authorize(context, "get_members", target)
         _only_shared(image, "list")
-        return mine
+        if self._is_owner(context, image):
+            members = self.db.image_member_find(image.id)
+        else:
+            members = (self.db.image_member_find(image.id, context.owner)
+                       if context.owner else [])
+        # As in Glance, each membership listed is also checked with get_member.
+        return self.policy.filter_allowed(context, "get_member", members,
+                                          lambda _member: target)
 
     def get(self, context, image_id: str, member_id: str) -> dict[str, Any]:
         """One membership; 404 when absent or when the caller may not see it."""

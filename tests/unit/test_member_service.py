@@ -28,6 +28,11 @@ class AllowAll:
     def authorize(self, context, action: str, target: dict) -> None:
         self.calls.append((action, target))
 
+    def filter_allowed(self, context, action: str, items, target_of) -> list:
+        items = list(items)
+        self.calls += [(action, target_of(item)) for item in items]
+        return items
+
 
 class FakeDB:
     def __init__(self) -> None:
