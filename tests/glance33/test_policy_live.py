@@ -38,9 +38,11 @@ GLANCE_STYLE = {
     "download_image": "rule:context_is_admin or (role:member and 'raw':%(disk_format)s "
                       "and project_id:%(project_id)s)",
     "get_members": "rule:context_is_admin or (role:reader and project_id:%(project_id)s)",
-    # Shared images for their owners only: hidden from members in lists too.
+    # Images named "hidden" for their owners only: hidden from members in lists too.
     "get_image": "rule:context_is_admin or (role:reader and (project_id:%(project_id)s "
-                 "or 'public':%(visibility)s or 'community':%(visibility)s))",
+                 "or (not 'hidden':%(name)s and (project_id:%(member_id)s or "
+                 "'community':%(visibility)s or 'public':%(visibility)s or "
+                 "'shared':%(visibility)s))))",
     "modify_member": "rule:context_is_admin or (role:member and project_id:%(member_id)s "
                      "and 'shared':%(visibility)s)",
     "tasks_api_access": "role:member",
@@ -133,8 +135,8 @@ CALLS = [
 
 
 def _subject(url: str, setup: str) -> str:
-    """A fresh image of OWNER, shared with MEMBER_PROJECT (pending, or accepted), or
-    private; with data when active or deactivated."""
+    """A fresh image of OWNER, shared with MEMBER_PROJECT (pending, or accepted and
+    then named "hidden"), or private; with data when active or deactivated."""
     visibility = "private" if setup == "private" else "shared"
     created = requests.post(f"{url}/v2/images", headers=SETUP, timeout=30, json={
         "name": "subject", "disk_format": "raw", "container_format": "bare",
@@ -148,6 +150,10 @@ def _subject(url: str, setup: str) -> str:
         member = identity("member,reader", MEMBER_PROJECT, "member-setup")
         requests.put(f"{url}/v2/images/{image_id}/members/{MEMBER_PROJECT}", timeout=30,
                      headers=member, json={"status": "accepted"}).raise_for_status()
+        requests.patch(f"{url}/v2/images/{image_id}", timeout=30,
+                       headers={**SETUP, "Content-Type": PATCH_TYPE},
+                       data=json.dumps([{"op": "replace", "path": "/name",
+                                         "value": "hidden"}])).raise_for_status()
     if setup in ("active", "deactivated"):
         requests.put(f"{url}/v2/images/{image_id}/file", data=DATA, timeout=30,
                      headers={**SETUP, "Content-Type": "application/octet-stream"}
@@ -248,7 +254,7 @@ EXERCISED = {
                      ("list_tasks", "owner_member"): "200",  # get_tasks is not checked
                      ("upload", "owner_member"): "403",
                      ("stage", "owner_member"): "204",  # staging is modify_image
-                     ("list_members", "image_member"): "404",
+                     ("list_members", "image_member"): "403",
                      ("list_accepted_shared_images", "image_member"): "200 unseen"},
 }
 
