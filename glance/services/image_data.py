@@ -43,20 +43,6 @@ class ActionNotAllowed(exception.Forbidden):
     message = "Not allowed to %(action)s image in status '%(status)s'"
 
 
-class FormatsRequired(exception.BadRequest):
-    message = "%(what)s must be set prior to saving data."
-
-
-def check_formats(image: domain.Image) -> None:
-    """400 unless ``image`` has a disk and a container format (as Glance, before an
-    image takes data: an upload, or a first location)."""
-    missing = [name for name in ("disk_format", "container_format")
-               if not getattr(image, name)]
-    if missing:
-        noun = "Properties" if len(missing) > 1 else "Property"
-        raise FormatsRequired(what=f"{noun} {', '.join(missing)}")
-
-
 @dataclass
 class Download:
     """What a download serves: the image and the location holding its data (or None)."""
@@ -116,7 +102,7 @@ class ImageDataService:
             # A dead process's upload of it was just reset: this one may go ahead.
             image = self._authorized_image(context, image_id, "upload_image")
         domain.check_transition(image.status, "saving")
-        check_formats(image)
+        domain.check_formats(image)
         used = (self.db.owner_storage_usage(image.owner, image.id)
                 if quota.storage_quota() > 0 else None)
         limit = quota.upload_limit(used)

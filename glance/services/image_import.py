@@ -389,8 +389,8 @@ class ImportService:
             return
         self.tasks.db.task_update(task.id, {"image_id": image.id})
         try:
-            image_data.check_formats(image)
-        except image_data.FormatsRequired as err:
+            image_domain.check_formats(image)
+        except image_domain.FormatsRequired as err:
             self.tasks.fail(task.id, str(err), expected_status="processing",
                             result={"image_id": image.id})
             return
