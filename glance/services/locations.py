@@ -15,7 +15,7 @@ allowed address; ``file://`` URLs must name a file inside a data directory of
 the file store that no other image uses. The bytes behind an active image never
 change: a new location must hold data of the image's size (and hashes, when
 ``validation_data`` is given), and replacing a non-empty list may only change
-the metadata.
+the order and the metadata (as Glance: the same set of URLs).
 """
 
 import hashlib
