@@ -87,6 +87,7 @@ class Glance33:
 
     def __init__(self, directory: Path, extra: dict[str, dict[str, str]] | None = None
                  ) -> None:
+        harness.install()  # the config below copies files of Glance's virtualenv
         self.directory = directory
         self.port = helpers.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -95,7 +96,6 @@ class Glance33:
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 120) -> Glance33:
-        harness.install()
         env = {**os.environ, "OS_GLANCE_CONFIG_DIR": str(self.etc)}
         subprocess.run([str(harness.bin_path("glance-manage")), "--config-file",
                         str(self.etc / "glance-api.conf"), "db", "sync"],
@@ -142,6 +142,8 @@ def main(argv: list[str]) -> int:
         return 2
     glance = Glance33(Path(argv[0]).resolve()).start()
     print(glance.url, flush=True)
+    # uwsgi runs in its own session: a SIGTERM to this process must stop it too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         signal.pause()
     except KeyboardInterrupt:
