@@ -15,6 +15,7 @@ from oslo_log import log as logging
 
 from glance import secrets
 from glance.api import app as glance_app
+from glance.api import flavors
 from glance.cmd import http_worker
 from glance.db.sqlalchemy import engine as db_engine
 from glance.services import upload_recovery
@@ -92,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     glance_app.load_config(sys.argv[1:] if argv is None else argv)
     logging.setup(CONF, "glance")
     secrets.install()
+    try:
+        glance_app.check_paste()
+    except flavors.PasteConfigError as err:
+        print(f"ERROR: {err}", file=sys.stderr)
+        return 1
     try:
         glance_app.prepare_state()
     except Exception as err:  # noqa: BLE001 - report, don't trace back
