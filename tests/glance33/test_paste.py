@@ -22,13 +22,13 @@ from oslo_config import cfg
 from glance.api import flavors
 from tests import helpers
 from tests.glance33 import harness
-from tests.keystone.conftest import (  # noqa: F401 - the Keystone tier's fixtures
-    SERVICE_PASSWORD,
-    admin_client,
-    identities,
-    keystone,
-)
+from tests.keystone import conftest as keystone_tier
 from tests.keystone.harness import REGION
+
+# The Keystone tier's fixtures, used here too.
+keystone = keystone_tier.keystone
+admin_client = keystone_tier.admin_client
+identities = keystone_tier.identities
 
 DATA = os.urandom(300 * 1024)
 CACHE_VERSIONS = {"v2.14", "v2.16"}
@@ -36,7 +36,7 @@ CACHE_VERSIONS = {"v2.14", "v2.16"}
 # file (Glance's default policies refuse all of it to a context without roles).
 OPEN_POLICY = {rule: "" for rule in ("get_images", "get_image", "add_image",
                                      "upload_image", "download_image", "modify_image",
-                                     "delete_image", "cache_image")}
+                                     "delete_image", "cache_image", "cache_list")}
 STAND_IN = b"x" * len(DATA)  # written over a cached copy: only the cache has it
 
 
@@ -99,7 +99,13 @@ def _prefetch(server, cache_dir: Path, image_id: str, token: str | None = None) 
     the cached copy by STAND_IN."""
     queued = _call(server, "PUT", f"/v2/cache/{image_id}", token)
     assert queued.status_code == 202, queued.text
-    assert helpers.wait_until(lambda: _cached(cache_dir, image_id), timeout=30)
+
+    def listed() -> bool:
+        found = _call(server, "GET", "/v2/cache", token).json()["cached_images"]
+        return image_id in [entry["image_id"] for entry in found]
+
+    assert helpers.wait_until(listed, timeout=30)
+    assert _cached(cache_dir, image_id)
     (cache_dir / image_id).write_bytes(STAND_IN)
 
 
@@ -279,7 +285,7 @@ def keystone_glance(start_server, tmp_path_factory, glance_paste, keystone, iden
         pytest.skip("GLANCE_SKIP_KEYSTONE is set")
     authtoken = {
         "www_authenticate_uri": keystone.url, "auth_url": keystone.url,
-        "auth_type": "password", "username": "glance", "password": SERVICE_PASSWORD,
+        "auth_type": "password", "username": "glance", "password": keystone_tier.SERVICE_PASSWORD,
         "project_name": "service", "user_domain_id": "default",
         "project_domain_id": "default", "region_name": REGION}
     servers = {}
@@ -332,8 +338,6 @@ def test_keystone_flavors_authenticate_with_tokens(keystone_glance, keystone, to
                    headers={"Content-Range": "bytes 0-9/*"})
     assert ranged.status_code == 206 and ranged.content == DATA[:10]
     _prefetch(server, server.cache_dir, image_id, tokens["alice-admin"])
-    listing = _call(server, "GET", "/v2/cache", tokens["alice-admin"])
-    assert image_id in [c["image_id"] for c in listing.json()["cached_images"]]
     # As in Glance: only a pipeline with the cache filter serves downloads from it.
     served = _download(server, image_id, tokens["alice-member"])
     assert served == (DATA if flavor == "keystone" else STAND_IN)
