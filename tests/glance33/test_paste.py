@@ -144,7 +144,8 @@ def unauthenticated(start_server, tmp_path_factory, glance_paste):
     """glance-api on Glance's file with each flavor that has no keystone."""
     servers = {}
     for flavor in ("", "caching", "cachemanagement"):
-        extra = {}
+        extra = {"cors": {"allowed_origin": "https://dashboard.example"},
+                 "oslo_middleware": {"enable_proxy_headers_parsing": "true"}}
         if flavor:
             extra["DEFAULT"] = {"image_cache_dir": str(
                 tmp_path_factory.mktemp("cache") / "cache"), "cache_prefetcher_interval": 1}
@@ -173,6 +174,22 @@ def test_unauthenticated_flavors_answer_as_glance(unauthenticated, flavor):
     # Glance's cachemanage filter answers the old cache calls (policy: admin -> 403).
     expected = 403 if flavor == "cachemanagement" else 404
     assert _call(server, "GET", "/v2/cached_images").status_code == expected
+
+
+def test_glance_file_reads_cors_and_proxy_headers_from_our_config(unauthenticated):
+    """Glance's [filter:cors] loads its own configuration (oslo_config_project):
+    it gets glance-api.conf's [cors], as our file's filter does."""
+    server = unauthenticated[""]
+    preflight = _call(server, "OPTIONS", "/v2/images", headers={
+        "Origin": "https://dashboard.example", "Access-Control-Request-Method": "GET"})
+    assert preflight.headers["Access-Control-Allow-Origin"] == "https://dashboard.example"
+    other = _call(server, "OPTIONS", "/v2/images", headers={
+        "Origin": "https://elsewhere.example", "Access-Control-Request-Method": "GET"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+    behind_proxy = _call(server, "GET", "/versions", headers={
+        "X-Forwarded-Proto": "https", "X-Forwarded-Host": "images.example"})
+    assert behind_proxy.json()["versions"][0]["links"][0]["href"] == \
+        "https://images.example/v2/"
 
 
 @pytest.fixture(scope="module")
