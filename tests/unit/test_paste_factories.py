@@ -19,6 +19,7 @@ from glance import image_cache
 from glance.api import flavors, pipeline_factory, root_app_factory, versions, wsgi
 from glance.api.middleware import cache, cache_manage
 from glance.api.middleware import gzip as gzip_middleware
+from glance.api.middleware import range as range_filter
 from glance.api.v2 import router
 from glance.services.cache import CacheState, Cleared
 
@@ -33,7 +34,8 @@ def echo(request: webob.Request) -> webob.Response:
         raise RuntimeError("boom")
     return webob.Response(json_body={
         "path": request.path_info, "script": request.script_name,
-        "range": request.headers.get("Range"),
+        "legacy_range": list(request.environ.get(range_filter.LEGACY_RANGE_ENV) or []),
+        "content_range": request.headers.get("Content-Range"),
         "request_id": request.environ.get("openstack.request_id"),
         "trail": request.environ.get("test.trail", [])})
 
@@ -122,7 +124,8 @@ def test_pipeline_factory_adds_request_id_errors_and_range(flavor, test_paste):
     flavor(None)
     app = loadapp(f"config:{test_paste}", name="glance-api")
     response = _get(app, "/x", headers={"Content-Range": "bytes 1-2/*"})
-    assert response.json["range"] == "bytes=1-2"
+    assert response.json["legacy_range"] == [1, 2, None]
+    assert response.json["content_range"] is None
     assert response.headers["x-openstack-request-id"] == response.json["request_id"]
     assert response.json["request_id"].startswith("req-")
     failed = _get(app, "/boom")
