@@ -16,11 +16,13 @@ from paste import deploy
 
 import glance.conf  # noqa: F401 - registers every option
 from glance import (
+    image_cache,
     policy,  # noqa: F401 - registers [oslo_policy] with glance's defaults
     secrets,
     version,
 )
 from glance import store as image_store
+from glance.api import flavors
 from glance.conf import libraries, unsupported, validate
 from glance.db import migration
 from glance.db.sqlalchemy import engine as db_engine
@@ -124,11 +126,25 @@ def prepare_state() -> None:
     db_engine.dispose()
 
 
-def load_paste_app(name: str = "glance-api"):
-    """Build the WSGI application from the paste file."""
+def check_paste() -> str:
+    """The paste application the flavor loads; PasteConfigError (one line) when the
+    paste file cannot serve the flavor. Builds nothing: safe before forking."""
+    return flavors.check(paste_config_path(), CONF.paste_deploy.flavor)
+
+
+def load_paste_app(name: str | None = None):
+    """Build the WSGI application (``glance-api[-flavor]``) from the paste file.
+
+    The first config file is offered to filters that read their own copy of the
+    configuration (Glance's file configures oslo's CORS filter with
+    ``oslo_config_project = glance``), so they see the same ``[cors]`` as we do.
+    """
     path = paste_config_path()
+    name = name or check_paste()
     LOG.debug("Loading %s from %s", name, path)
-    return deploy.loadapp(f"config:{path}", name=name)
+    image_cache.cache_downloads(True)
+    global_conf = {"oslo_config_file": CONF.config_file[0]} if CONF.config_file else None
+    return deploy.loadapp(f"config:{path}", name=name, global_conf=global_conf)
 
 
 def init_app(args: list[str] | None = None, config_files: list[str] | None = None,

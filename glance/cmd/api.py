@@ -19,6 +19,7 @@ from oslo_log import log as logging  # noqa: E402
 
 from glance import secrets  # noqa: E402
 from glance.api import app as glance_app  # noqa: E402
+from glance.api import flavors  # noqa: E402
 from glance.cmd import http_worker  # noqa: E402
 from glance.conf import validate  # noqa: E402
 from glance.db.sqlalchemy import engine as db_engine  # noqa: E402
@@ -100,6 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ERROR: {err}", file=sys.stderr)
         return 1
     secrets.install()
+    try:
+        glance_app.check_paste()
+    except flavors.PasteConfigError as err:
+        print(f"ERROR: {err}", file=sys.stderr)
+        return 1
     try:
         glance_app.prepare_state()
     except Exception as err:  # noqa: BLE001 - report, don't trace back

@@ -20,6 +20,7 @@ from glance.conf import (
     notifications,
     paste,
     profiler,
+    scrubber,
     server,
     store,
     tasks,
@@ -29,7 +30,7 @@ CONF = cfg.CONF
 
 MODULES = (server, api, image_format, paste, database, store, image_import,
            import_filtering, notifications, image_cache, tasks, import_plugins,
-           not_implemented, profiler, limits, libraries)
+           not_implemented, profiler, limits, scrubber, libraries)
 
 for _module in MODULES:
     _module.register_opts(CONF)

@@ -111,7 +111,8 @@ class ImportService:
     def stage(self, context, image_id: str, chunks, size: int | None) -> None:
         """Write the request body to the staging area; the image becomes ``uploading``."""
         image = self.images.get(context, image_id)
-        self.policy.authorize(context, "upload_image",
+        # Staging has no rule of its own; Glance checks modify_image for it.
+        self.policy.authorize(context, "modify_image",
                               image_service.policy_target(context, image))
         image_domain.check_transition(image.status, "uploading")
         used = (self.db.owner_storage_usage(image.owner, image.id)
@@ -164,7 +165,7 @@ class ImportService:
         target = image_service.policy_target(context, image)
         self.policy.authorize(context, "copy_image" if method == "copy-image"
                               else "modify_image", target)
-        self._check_status(image, method, uri)
+        self._check_importable(image, method, uri)
         targets = self._targets(image, method, stores, all_stores, header_store)
         task_input = {"image_id": image.id, "import_req": request_body or {},
                       "backend": targets if image_store.is_multi_store() else None}
@@ -189,7 +190,8 @@ class ImportService:
         return task
 
     @staticmethod
-    def _check_status(image: image_domain.Image, method: str, uri: str | None) -> None:
+    def _check_importable(image: image_domain.Image, method: str, uri: str | None) -> None:
+        """409 unless the status and formats allow ``method``; 400 for a bad URI."""
         if method == "glance-direct":
             if image.status == "queued" or (
                     image.status == "uploading" and not os.path.exists(staged_path(image.id))):
@@ -202,14 +204,18 @@ class ImportService:
             if image.status != "queued":
                 raise exception.Conflict(
                     f"Image with status {image.status} cannot be target for import")
+        elif image.status != "active":
+            raise exception.Conflict(f"Image with status {image.status} cannot be copied; "
+                                     "only active images can.")
+        for name in ("container_format", "disk_format"):  # Glance's order
+            if not getattr(image, name):
+                raise exception.Conflict(f"'{name}' needs to be set before import")
+        if method == "web-download":
             if not uri or not isinstance(uri, str):
                 raise exception.BadRequest("URI is required for the web-download import "
                                            "method: {'method': {'name': 'web-download', "
                                            "'uri': '<uri>'}}")
             web_download.check(uri, "web-download")
-        elif image.status != "active":
-            raise exception.Conflict(f"Image with status {image.status} cannot be copied; "
-                                     "only active images can.")
 
     def _targets(self, image: image_domain.Image, method: str, stores: list[str] | None,
                  all_stores: bool, header_store: str | None) -> list[str | None]:
@@ -386,6 +392,12 @@ class ImportService:
             self.tasks.fail(task.id, str(err), expected_status="processing")
             return
         self.tasks.db.task_update(task.id, {"image_id": image.id})
+        try:
+            image_domain.check_formats(image)
+        except image_domain.FormatsRequired as err:
+            self.tasks.fail(task.id, str(err), expected_status="processing",
+                            result={"image_id": image.id})
+            return
         self.db.image_update(context, image.id, {"status": "importing"},
                              expected_status="queued")
         path = staged_path(image.id)

@@ -1,9 +1,7 @@
-"""Fixtures of the Glance 33 compatibility tier: OpenStack Glance 33 itself, side by side.
+"""The Glance 33 compatibility tier (marker ``glance33``): tests that run OpenStack
+Glance 33.0.0 itself, from its own virtualenv (harness.py), and compare.
 
-Run with ``pytest tests/glance33`` (marker ``glance33``). The first run
-installs Glance 33.0.0 into its own virtualenv (``$GLANCE33_VENV``, see
-harness.py); later runs reuse it. Set GLANCE_SKIP_GLANCE33=1 to skip the tier
-on a machine without PyPI.
+Set GLANCE_SKIP_GLANCE33=1 to skip the tier (a machine without PyPI).
 """
 
 import os
@@ -21,7 +19,15 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(reason="GLANCE_SKIP_GLANCE33 is set"))
 
 
-@pytest.fixture(scope="session")
-def glance33() -> harness.Path:
-    """The Glance 33 virtualenv (installed on first use)."""
+@pytest.fixture(scope="session", autouse=True)
+def glance33_venv():
+    """Glance 33's virtualenv, installed on first use."""
+    if os.environ.get("GLANCE_SKIP_GLANCE33"):
+        return None
     return harness.install()
+
+
+@pytest.fixture(scope="session")
+def glance33(glance33_venv):
+    """The Glance 33 virtualenv, for tests that name it."""
+    return glance33_venv
