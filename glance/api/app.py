@@ -112,7 +112,7 @@ def paste_config_path() -> str:
         shipped = os.path.join(directory, PASTE_NAME)
         if os.path.exists(shipped):
             return shipped
-    raise RuntimeError(f"Cannot find {PASTE_NAME}; set [paste_deploy] config_file.")
+    raise validate.ConfigError(f"Cannot find {PASTE_NAME}; set [paste_deploy] config_file.")
 
 
 def prepare_state() -> None:
@@ -157,6 +157,7 @@ def init_app(args: list[str] | None = None, config_files: list[str] | None = Non
     """
     if prepare:
         start_up(args, config_files)
+        check_paste()
     else:
         if args is not None or config_files is not None or not _config_loaded:
             load_config(args, config_files)

@@ -22,13 +22,14 @@ from paste.deploy import loadwsgi
 from glance import image_cache
 from glance.api.middleware import range as range_filter
 from glance.conf import paste as paste_conf
+from glance.conf import validate
 
 CONF = cfg.CONF
 APP = "glance-api"
 
 
-class PasteConfigError(Exception):
-    """The paste file cannot serve the configuration."""
+class PasteConfigError(validate.ConfigError):
+    """The paste file cannot serve the configuration (a start-up error, one line)."""
 
 
 def pipeline_key(flavor: str | None) -> str:

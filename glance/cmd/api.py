@@ -19,7 +19,6 @@ from oslo_log import log as logging  # noqa: E402
 
 from glance import secrets  # noqa: E402
 from glance.api import app as glance_app  # noqa: E402
-from glance.api import flavors  # noqa: E402
 from glance.cmd import http_worker  # noqa: E402
 from glance.conf import validate  # noqa: E402
 from glance.db.sqlalchemy import engine as db_engine  # noqa: E402
@@ -97,15 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``glance-api`` console script."""
     try:
         glance_app.start_up(sys.argv[1:] if argv is None else argv)
+        glance_app.check_paste()
     except validate.ConfigError as err:
         print(f"ERROR: {err}", file=sys.stderr)
         return 1
     secrets.install()
-    try:
-        glance_app.check_paste()
-    except flavors.PasteConfigError as err:
-        print(f"ERROR: {err}", file=sys.stderr)
-        return 1
     try:
         glance_app.prepare_state()
     except Exception as err:  # noqa: BLE001 - report, don't trace back
