@@ -63,7 +63,15 @@ class Workflows(schema.as_state_machine()):
 
 def test_stateful_workflows(fuzz_server):
     Workflows.base_url = fuzz_server.url
-    Workflows.run(settings=settings(
-        max_examples=EXAMPLES, stateful_step_count=10, deadline=None, derandomize=True,
-        database=None, suppress_health_check=list(HealthCheck)))
+    try:
+        Workflows.run(settings=settings(
+            max_examples=EXAMPLES, stateful_step_count=10, deadline=None,
+            derandomize=True, database=None, suppress_health_check=list(HealthCheck)))
+    except Exception as err:
+        # A failing workflow is replayed against a server whose state has moved on,
+        # which hypothesis may report only as "inconsistent data generation": keep
+        # what the server said, so the first failure can still be found.
+        log = fuzz_server.log_path.read_text(errors="replace")
+        err.add_note("server log (last lines):\n" + "\n".join(log.splitlines()[-60:]))
+        raise
     _assert_no_traceback(fuzz_server)
