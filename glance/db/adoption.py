@@ -20,9 +20,10 @@ Nothing here imports the alembic scripts' runner (glance.db.migration drives
 this module), so that the migration revisions may import it too.
 """
 
+import contextlib
 import enum
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import ModuleType
@@ -73,10 +74,6 @@ GLANCE_TABLES = {
     "metadef_resource_types": {"name"}, "metadef_namespace_resource_types": {"prefix"},
     "node_reference": {"node_reference_url"}, "cached_images": {"image_id"},
 }
-# SQLite table rebuilds (batch mode) drop the unnamed CHECK constraints Glance's
-# booleans carry; our schema has none, so that is the intended result.
-warnings.filterwarnings("ignore", message="Unnamed CHECK constraint on reflected table",
-                        category=UserWarning)
 # How long after the last write only Glance makes `db contract` still refuses.
 GLANCE_QUIET = timedelta(minutes=10)
 _DUPLICATE_LIMIT = 5
@@ -161,6 +158,16 @@ def check_glance_schema(connection: sa.Connection) -> None:
 
 STANDARD_RESOURCE_TYPES = ("OS::Glance::Image", "OS::Cinder::Volume", "OS::Nova::Server",
                            "OS::Nova::Flavor", "OS::Nova::Aggregate", "OS::Trove::Instance")
+
+
+@contextlib.contextmanager
+def quiet_check_constraints() -> Iterator[None]:
+    """SQLite table rebuilds (batch mode) drop the unnamed CHECK constraints Glance's
+    booleans carry, with a warning; our schema has none, so that is the intent."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Unnamed CHECK constraint on reflected",
+                                category=UserWarning)
+        yield
 
 
 def _run_revision(context: MigrationContext, module: ModuleType) -> None:

@@ -191,7 +191,7 @@ def check(engine: sqlalchemy.engine.Engine | None = None) -> tuple[CheckResult, 
 def _upgrade(engine: sqlalchemy.engine.Engine, revision: str,
              version_table: str | None = None) -> None:
     version_table = version_table or detect(engine).version_table
-    with engine.begin() as connection:
+    with engine.begin() as connection, adoption.quiet_check_constraints():
         command.upgrade(alembic_config(connection, version_table), revision)
 
 
@@ -203,7 +203,7 @@ def _adopt(engine: sqlalchemy.engine.Engine) -> list[str]:
     """The adoption's expand step: Glance's schema -> ours at PIN, then stamp PIN."""
     script = _script()
     modules = {revision.revision: revision.module for revision in script.walk_revisions()}
-    with engine.begin() as connection:
+    with engine.begin() as connection, adoption.quiet_check_constraints():
         done = adoption.adopt(connection, modules)
         context = MigrationContext.configure(
             connection, opts={"version_table": adoption.ADOPTION_VERSION_TABLE})
