@@ -113,6 +113,7 @@ def test_api_image_import_type_fails_quickly(tasks_server):
     assert created.status_code == 201
     done = wait_task(tasks_server, created.json()["id"])
     assert done["status"] == "failure" and done["message"]
+    assert "image_id" not in done  # as Glance: shown only when set
 
 
 def test_list_filters_sort_and_pages(tasks_server, source):
