@@ -32,7 +32,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
 
 from glance.db import adoption
-from glance.db.sqlalchemy import data_migrations
+from glance.db.sqlalchemy import data_migrations, models
 from glance.db.sqlalchemy import engine as db_engine
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "sqlalchemy", "migrations")
@@ -188,10 +188,29 @@ def check(engine: sqlalchemy.engine.Engine | None = None) -> tuple[CheckResult, 
     return CheckResult.UP_TO_DATE, steps
 
 
+def _lock_tables(connection: sqlalchemy.Connection) -> None:
+    """On PostgreSQL, take every table's ACCESS EXCLUSIVE lock up front, parents first.
+
+    PostgreSQL runs a phase in one transaction; its DDL would otherwise lock table
+    after table, and a request reading an image (images, then its child tables) could
+    hold one of them while waiting for another: a deadlock, whose victim is the
+    request. With the locks taken in the order requests take them, requests wait
+    for the few seconds the phase lasts instead.
+    """
+    if connection.dialect.name != "postgresql":
+        return
+    present = set(sqlalchemy.inspect(connection).get_table_names())
+    tables = [t.name for t in models.Base.metadata.sorted_tables if t.name in present]
+    if tables:
+        connection.exec_driver_sql(f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE")
+
+
 def _upgrade(engine: sqlalchemy.engine.Engine, revision: str,
-             version_table: str | None = None) -> None:
+             version_table: str | None = None, lock: bool = False) -> None:
     version_table = version_table or detect(engine).version_table
     with engine.begin() as connection, adoption.quiet_check_constraints():
+        if lock:
+            _lock_tables(connection)
         command.upgrade(alembic_config(connection, version_table), revision)
 
 
@@ -204,6 +223,7 @@ def _adopt(engine: sqlalchemy.engine.Engine) -> list[str]:
     script = _script()
     modules = {revision.revision: revision.module for revision in script.walk_revisions()}
     with engine.begin() as connection, adoption.quiet_check_constraints():
+        _lock_tables(connection)
         done = adoption.adopt(connection, modules)
         context = MigrationContext.configure(
             connection, opts={"version_table": adoption.ADOPTION_VERSION_TABLE})
@@ -284,7 +304,7 @@ def contract(engine: sqlalchemy.engine.Engine | None = None, force: bool = False
             raise ContractRefused("Database contraction did not run. " + " ".join(blockers))
     contract_steps = [step for step in steps if step.phase == CONTRACT]
     if any(step.revision != adoption.FINISH_STEP for step in contract_steps):
-        _upgrade(engine, f"{CONTRACT}@head", detected.version_table)
+        _upgrade(engine, f"{CONTRACT}@head", detected.version_table, lock=True)
     if detected.adopting:
         with engine.begin() as connection:
             adoption.finish(connection)
