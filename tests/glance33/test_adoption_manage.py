@@ -17,6 +17,7 @@ from glance.cmd import manage as manage_cmd
 from glance.db import adoption, migration
 from glance.db.sqlalchemy import engine as glance_engine
 from glance.db.sqlalchemy import models
+from tests import helpers
 from tests.functional.db import schema
 from tests.functional.db.conftest import BACKENDS, create_database
 from tests.functional.db.manage_helpers import manage, write_config
@@ -254,3 +255,16 @@ def test_unknown_revisions_and_legacy_control_are_refused(glance_db, engine):
         connection.execute(sa.text("CREATE TABLE migrate_version (version INTEGER)"))
     code, _, err = ours(config, "db", "sync")
     assert code == 1 and "old sqlalchemy-migrate control" in err
+
+
+@pytest.mark.parametrize("backend", [pytest.param("mysql", marks=pytest.mark.mysql)])
+def test_glance_api_refuses_a_glance_database_not_adopted(glance_db, tmp_path, db_url):
+    server = helpers.Server(helpers.write_config(tmp_path / "api", {
+        "database": {"connection": db_url}}))
+    with pytest.raises(RuntimeError, match="glance-manage has not adopted yet: run "
+                                           "`glance-manage db sync` first"):
+        server.start(timeout=60)
+    _, config = glance_db
+    assert ours(config, "db", "sync")[0] == 0
+    server.start(timeout=60)
+    server.stop()
