@@ -33,8 +33,6 @@ from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from oslo_utils import timeutils
 
-from glance.db.sqlalchemy import models
-
 VERSION_TABLE = "alembic_version"
 ADOPTION_VERSION_TABLE = "alembic_version_adoption"
 GLANCE_HEAD = "2024_1_contract01"
@@ -191,10 +189,11 @@ def adopt(connection: sa.Connection, revisions: dict[str, ModuleType]) -> list[s
     """Add to a Glance 2024.1+ schema what our code needs up to :data:`PIN`.
 
     ``revisions`` maps our revision ids to their modules (0003 and 0004's expand
-    are reused as they are). Every change is an addition Glance ignores, or a
-    loosening (``metadef_namespaces.owner`` nullable); each is skipped when already
-    there, so that a run interrupted on MySQL (no transactional DDL) can be repeated.
-    Returns what was done, one line each.
+    are reused as they are). Like a revision, this is frozen: it knows the schema
+    at :data:`PIN`, never the current models. Every change is an addition Glance
+    ignores, or a loosening (``metadef_namespaces.owner`` nullable); each is skipped
+    when already there, so that a run interrupted on MySQL (no transactional DDL)
+    can be repeated. Returns what was done, one line each.
     """
     check_glance_schema(connection)
     context = MigrationContext.configure(connection, opts={"render_as_batch": True})
@@ -230,21 +229,42 @@ def adopt(connection: sa.Connection, revisions: dict[str, ModuleType]) -> list[s
     return done
 
 
+# Our indexes at PIN that Glance's schema lacks (by name; the others it has under the
+# same name). Frozen with PIN: later revisions add their own indexes.
+PIN_INDEXES = {
+    "images": {"ix_images_updated_at": ["updated_at"], "ix_images_owner": ["owner"],
+               "ix_images_status": ["status"], "ix_images_visibility": ["visibility"],
+               "ix_images_name": ["name"], "ix_images_checksum": ["checksum"],
+               "ix_images_os_hash_value": ["os_hash_value"],
+               "ix_images_deleted_created_at_id": ["deleted", "created_at", "id"]},
+    "image_properties": {"ix_image_properties_name": ["name"]},
+    "image_tags": {"ix_image_tags_value": ["value"]},
+    "image_members": {"ix_image_members_member": ["member"]},
+    "image_locations": {"ix_image_locations_image_id": ["image_id"]},
+    "tasks": {"ix_tasks_deleted_created_at_id": ["deleted", "created_at", "id"],
+              "ix_tasks_deleted_expires_at": ["deleted", "expires_at"],
+              "ix_tasks_owner": ["owner"], "ix_tasks_status": ["status"],
+              "ix_tasks_type": ["type"], "ix_tasks_image_id": ["image_id"]},
+}
+
+
 def _add_missing_indexes(op: Operations, inspector: sa.Inspector) -> list[str]:
-    """Create every index our models declare that the database lacks (by name)."""
+    """Create the indexes of :data:`PIN_INDEXES` the database lacks."""
     done = []
-    for table in models.Base.metadata.sorted_tables:
-        present = {index["name"] for index in inspector.get_indexes(table.name)}
-        for index in sorted(table.indexes, key=lambda i: i.name):
-            if index.name not in present:
-                op.create_index(index.name, table.name, [c.name for c in index.columns])
-                done.append(f"created index {index.name}")
+    for table, indexes in PIN_INDEXES.items():
+        present = {index["name"] for index in inspector.get_indexes(table)}
+        for name, columns in indexes.items():
+            if name not in present:
+                op.create_index(name, table, columns)
+                done.append(f"created index {name}")
     return done
 
 
 def _seed_resource_types(connection: sa.Connection) -> list[str]:
     """The standard metadef resource types a fresh database of ours starts with."""
-    table = models.MetadefResourceType.__table__
+    table = sa.table("metadef_resource_types", sa.column("name", sa.String),
+                     sa.column("protected", sa.Boolean),
+                     sa.column("created_at", sa.DateTime))
     present = set(connection.execute(sa.select(table.c.name)).scalars())
     now = timeutils.utcnow().replace(microsecond=0)
     missing = [name for name in STANDARD_RESOURCE_TYPES if name not in present]
