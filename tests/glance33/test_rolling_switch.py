@@ -43,7 +43,7 @@ from tests.glance33.load import MEMBER, OCTETS, OTHER, PATCH, MixedLoad
 from tests.glance33.server import GlanceServer, glance_manage, identity
 
 ADMIN = identity()
-SECONDS = float(os.environ.get("GLANCE33_SWITCH_SECONDS", "20"))
+SECONDS = float(os.environ.get("GLANCE33_SWITCH_SECONDS", "30"))
 WEB_DATA = os.urandom(40 * 1024)
 
 
