@@ -72,12 +72,12 @@ def prepare_state() -> None:
     state_path = os.path.abspath(CONF.state_path)
     os.makedirs(state_path, exist_ok=True)
     CONF.set_override("state_path", state_path)
-    if CONF.database.connection.startswith("sqlite"):
-        if not migration.is_current():
-            LOG.info("Creating or upgrading the embedded SQLite database")
-            migration.db_sync()
-    else:
-        _check_schema()
+    _check_schema()
+    if CONF.database.connection.startswith("sqlite") and not migration.is_current():
+        applied = migration.db_sync()
+        if applied:
+            LOG.info("Created or upgraded the embedded SQLite database: %s",
+                     ", ".join(applied))
     db_engine.dispose()
 
 

@@ -257,7 +257,7 @@ def test_unknown_revisions_and_legacy_control_are_refused(glance_db, engine):
     assert code == 1 and "old sqlalchemy-migrate control" in err
 
 
-@pytest.mark.parametrize("backend", [pytest.param("mysql", marks=pytest.mark.mysql)])
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("mysql", marks=pytest.mark.mysql)])
 def test_glance_api_refuses_a_glance_database_not_adopted(glance_db, tmp_path, db_url):
     server = helpers.Server(helpers.write_config(tmp_path / "api", {
         "database": {"connection": db_url}}))
