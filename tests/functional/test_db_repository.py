@@ -138,23 +138,6 @@ def test_tags_next_to_rows_glance_soft_deleted(backend):
     assert rows == [False, False, False]
 
 
-def test_removed_locations_are_deleted_rows_whatever_their_status(backend):
-    """As in Glance, a removed location is ``deleted`` also when it waits for the
-    scrubber (``pending_delete``), so neither implementation shows it."""
-    image = api.image_create(_values(status="active"), {}, [])
-    shown = api.image_update_with_locations(
-        P1, image["id"], {}, [{"url": "file:///a", "metadata": {}},
-                              {"url": "file:///b", "metadata": {}}], "active")
-    kept = [loc for loc in shown["locations"] if loc["url"] == "file:///b"]
-    shown = api.image_update_with_locations(P1, image["id"], {}, kept, "active",
-                                            removed_status="pending_delete")
-    assert [loc["url"] for loc in shown["locations"]] == ["file:///b"]
-    with engine.reader_session() as session:
-        row = session.execute(sa.select(models.ImageLocation).where(
-            models.ImageLocation.value == "file:///a")).scalar_one()
-        assert (row.status, row.deleted) == ("pending_delete", True)
-
-
 def test_status_compare_and_set(backend):
     image = api.image_create(_values(), {}, [])
     api.image_update(P1, image["id"], {"status": "saving"}, expected_status="queued")

@@ -578,9 +578,9 @@ def image_update_with_locations(context, image_id: str, values: dict[str, Any],
         kept = {loc["id"] for loc in locations if loc.get("id") in existing}
         for loc_id, loc in existing.items():
             if loc_id not in kept:
-                # Deleted either way, as OpenStack Glance marks a removed location
-                # (``pending_delete`` waits for the scrubber).
-                loc.status, loc.deleted, loc.deleted_at = removed_status, True, now
+                loc.status = removed_status
+                if removed_status == "deleted":
+                    loc.deleted, loc.deleted_at = True, now
         for wanted in locations:
             if wanted.get("id") in existing:
                 existing[wanted["id"]].location_metadata = wanted["metadata"]
