@@ -97,6 +97,15 @@ def _image_properties() -> dict[str, dict]:
             "description": "Where the image data is stored (when enabled).",
         },
         # Well-known optional properties (stored like any additional property).
+        **_optional_properties(),
+    }
+
+
+def _optional_properties() -> dict[str, dict]:
+    """The properties of Glance's ``schema-image.json``: not base properties
+    (``is_base: false``), so python-glanceclient ``add``s them to an image lacking
+    them instead of ``replace``-ing (which is 409 for a missing property)."""
+    optional = {
         "kernel_id": _nullable_string(pattern=UUID_PATTERN,
                                       description="Image to use as kernel (AMI)."),
         "ramdisk_id": _nullable_string(pattern=UUID_PATTERN,
@@ -116,6 +125,9 @@ def _image_properties() -> dict[str, dict]:
             "type": "string", "enum": ["on_image_deletion", "do_not_delete"],
             "description": "Whether the encryption key goes when the image goes."},
     }
+    for prop in optional.values():
+        prop["is_base"] = False
+    return optional
 
 
 # Attributes stored as columns of the images table (everything else is a property).

@@ -330,6 +330,25 @@ def delete(location: dict[str, Any], context=None) -> None:
         LOG.error("Cannot delete image data at %s: %s", url, err)
 
 
+def remove(location: dict[str, Any], context=None) -> bool:
+    """Remove a location's data: True when removed, False when it was already gone.
+
+    Unlike :func:`delete`, every other failure raises StoreFailure (the scrubber
+    keeps such a location for its next run).
+    """
+    url, backend = location["url"], _backend_of(location)
+    try:
+        if is_multi_store():
+            multi_backend.delete(url, backend, context=context)
+        else:
+            glance_store.delete_from_backend(url, context=context)
+    except store_exc.NotFound:
+        return False
+    except Exception as err:  # noqa: BLE001 - drivers raise more than store errors
+        raise StoreFailure(reason=f"{type(err).__name__}: {err}") from err
+    return True
+
+
 # -- locations given by users ------------------------------------------------------------
 
 class InvalidLocation(exception.BadRequest):

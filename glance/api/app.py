@@ -1,4 +1,11 @@
-"""Application start-up: config files -> logging -> state -> database -> paste app."""
+"""Application start-up: config files -> checks -> logging -> state -> database -> paste app.
+
+:func:`start_up` is what every entry point runs once per process before it
+serves: it reads the files, registers the options that depend on them, checks
+every value (glance/conf/validate.py), sets up logging and reports the
+unsupported options (glance/conf/unsupported.py). Each step's failure is a
+:class:`~glance.conf.validate.ConfigError` with a one-line message.
+"""
 
 import os
 import sys
@@ -8,8 +15,15 @@ from oslo_log import log as logging
 from paste import deploy
 
 import glance.conf  # noqa: F401 - registers every option
-from glance import secrets, version
+from glance import (
+    image_cache,
+    policy,  # noqa: F401 - registers [oslo_policy] with glance's defaults
+    secrets,
+    version,
+)
 from glance import store as image_store
+from glance.api import flavors
+from glance.conf import libraries, unsupported, validate
 from glance.db import adoption, migration
 from glance.db.sqlalchemy import engine as db_engine
 
@@ -23,7 +37,6 @@ PASTE_NAME = "glance-api-paste.ini"
 _SOURCE_ETC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "etc")
 
-logging.register_options(CONF)
 _config_loaded = False
 
 
@@ -43,13 +56,48 @@ def default_config_files() -> list[str]:
 
 def load_config(args: list[str] | None = None,
                 config_files: list[str] | None = None) -> None:
-    """Parse the command line and config files into the global CONF."""
+    """Parse the command line and config files into the global CONF.
+
+    Raises ConfigError when a file is missing or is not an ini file.
+    """
     global _config_loaded
-    CONF(args if args is not None else [], project="glance", prog="glance-api",
-         version=version.version_string,
-         default_config_files=(config_files if config_files is not None
-                               else default_config_files()))
+    try:
+        CONF(args if args is not None else [], project="glance", prog="glance-api",
+             version=version.version_string,
+             default_config_files=(config_files if config_files is not None
+                                   else default_config_files()))
+    except (cfg.ConfigFilesNotFoundError, cfg.ConfigDirNotFoundError,
+            cfg.ConfigFileParseError, cfg.ConfigFilesPermissionDeniedError) as err:
+        raise validate.load_error(err) from None
     _config_loaded = True
+
+
+def _logs_elsewhere() -> bool:
+    """Whether the log goes somewhere other than stderr (a file, syslog, journal)."""
+    return bool(CONF.log_file or CONF.use_syslog or CONF.use_journal)
+
+
+def start_up(args: list[str] | None = None,
+             config_files: list[str] | None = None) -> None:
+    """Load and check the configuration, set up logging, report unsupported options.
+
+    Raises ConfigError (one line) when the process must not serve.
+    """
+    if args is not None or config_files is not None or not _config_loaded:
+        load_config(args, config_files)
+    try:
+        libraries.register_dynamic_opts(CONF)
+    except ValueError as err:
+        raise validate.ConfigError(str(err)) from None
+    deprecations = validate.check_values(CONF)
+    logging.setup(CONF, "glance")
+    validate.replay(deprecations)
+    try:
+        unsupported.check(CONF)
+    except validate.ConfigError as err:
+        if _logs_elsewhere():
+            LOG.critical("%s", err)
+        raise
 
 
 def paste_config_path() -> str:
@@ -64,7 +112,7 @@ def paste_config_path() -> str:
         shipped = os.path.join(directory, PASTE_NAME)
         if os.path.exists(shipped):
             return shipped
-    raise RuntimeError(f"Cannot find {PASTE_NAME}; set [paste_deploy] config_file.")
+    raise validate.ConfigError(f"Cannot find {PASTE_NAME}; set [paste_deploy] config_file.")
 
 
 def prepare_state() -> None:
@@ -98,19 +146,42 @@ def _check_schema() -> None:
                            "nodes may keep serving it).")
 
 
-def load_paste_app(name: str = "glance-api"):
-    """Build the WSGI application from the paste file."""
+def check_paste() -> str:
+    """The paste application the flavor loads; PasteConfigError (one line) when the
+    paste file cannot serve the flavor. Builds nothing: safe before forking."""
+    return flavors.check(paste_config_path(), CONF.paste_deploy.flavor)
+
+
+def load_paste_app(name: str | None = None):
+    """Build the WSGI application (``glance-api[-flavor]``) from the paste file.
+
+    The first config file is offered to filters that read their own copy of the
+    configuration (Glance's file configures oslo's CORS filter with
+    ``oslo_config_project = glance``), so they see the same ``[cors]`` as we do.
+    """
     path = paste_config_path()
+    name = name or check_paste()
     LOG.debug("Loading %s from %s", name, path)
-    return deploy.loadapp(f"config:{path}", name=name)
+    image_cache.cache_downloads(True)
+    global_conf = {"oslo_config_file": CONF.config_file[0]} if CONF.config_file else None
+    return deploy.loadapp(f"config:{path}", name=name, global_conf=global_conf)
 
 
 def init_app(args: list[str] | None = None, config_files: list[str] | None = None,
              prepare: bool = True):
-    """Everything a WSGI server needs: returns the application."""
-    if args is not None or config_files is not None or not _config_loaded:
-        load_config(args, config_files)
-    logging.setup(CONF, "glance")
+    """Everything a WSGI server needs: returns the application.
+
+    With ``prepare`` (a WSGI server's process, tests) it runs :func:`start_up`
+    and prepares the state; without it (a worker of the standalone server,
+    whose master did both) it only sets up logging.
+    """
+    if prepare:
+        start_up(args, config_files)
+        check_paste()
+    else:
+        if args is not None or config_files is not None or not _config_loaded:
+            load_config(args, config_files)
+        logging.setup(CONF, "glance")
     secrets.install()
     if prepare:
         prepare_state()

@@ -54,3 +54,9 @@ def versions_response(request: webob.Request, status: int) -> webob.Response:
 def multiple_choices(request: webob.Request) -> webob.Response:
     """WSGI app answering 300 with the versions document."""
     return versions_response(request, 300)
+
+
+def create_resource(global_conf: dict | None = None, **local_conf) -> webob.dec.wsgify:
+    """Paste app factory named by OpenStack Glance's file (``[app:apiversions]``):
+    the versions document, 300, for whatever reaches it."""
+    return multiple_choices

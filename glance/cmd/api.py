@@ -8,16 +8,21 @@ Usage: ``glance-api [--config-file FILE ...]``. Listens on
 import gc
 import os
 import sys
+import warnings
 
-from gunicorn.app.base import BaseApplication
-from oslo_config import cfg
-from oslo_log import log as logging
+# Imported through glance_store's dependencies; an operator cannot act on it.
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
-from glance import secrets
-from glance.api import app as glance_app
-from glance.cmd import http_worker
-from glance.db.sqlalchemy import engine as db_engine
-from glance.services import upload_recovery
+from gunicorn.app.base import BaseApplication  # noqa: E402
+from oslo_config import cfg  # noqa: E402
+from oslo_log import log as logging  # noqa: E402
+
+from glance import secrets  # noqa: E402
+from glance.api import app as glance_app  # noqa: E402
+from glance.cmd import http_worker  # noqa: E402
+from glance.conf import validate  # noqa: E402
+from glance.db.sqlalchemy import engine as db_engine  # noqa: E402
+from glance.services import upload_recovery  # noqa: E402
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -89,8 +94,12 @@ def _worker_exited(_server, worker) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``glance-api`` console script."""
-    glance_app.load_config(sys.argv[1:] if argv is None else argv)
-    logging.setup(CONF, "glance")
+    try:
+        glance_app.start_up(sys.argv[1:] if argv is None else argv)
+        glance_app.check_paste()
+    except validate.ConfigError as err:
+        print(f"ERROR: {err}", file=sys.stderr)
+        return 1
     secrets.install()
     try:
         glance_app.prepare_state()

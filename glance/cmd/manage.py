@@ -21,6 +21,7 @@ from oslo_config import cfg  # noqa: E402
 import glance.conf  # noqa: E402,F401 - registers every option
 from glance import version  # noqa: E402
 from glance.api import app as glance_app  # noqa: E402
+from glance.conf import validate  # noqa: E402
 from glance.db import adoption, migration, purge  # noqa: E402
 from glance.db.sqlalchemy import engine as db_engine  # noqa: E402
 
@@ -360,6 +361,14 @@ def main(argv: list[str] | None = None) -> int:
     except cfg.Error as err:
         print(f"ERROR: {err}", file=sys.stderr)
         return 2
+    try:
+        # Deprecated options are glance-api's to report; only bad values stop us.
+        validate.check_values(CONF)
+    except validate.ConfigError as err:
+        print(f"ERROR: {err}", file=sys.stderr)
+        CONF.reset()
+        CONF.unregister_opt(command_opt)
+        return 1
     action = CONF.category.action
     try:
         return ACTIONS[action][0]()

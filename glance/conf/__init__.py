@@ -1,4 +1,8 @@
-"""The one global configuration object; every option group is registered here once."""
+"""The one global configuration object; every option group is registered here once.
+
+Glance's own options come first, then every option of the libraries glance-api
+uses (glance/conf/libraries.py), so that start-up can check them all.
+"""
 
 from oslo_config import cfg
 
@@ -9,14 +13,24 @@ from glance.conf import (
     image_format,
     image_import,
     import_filtering,
+    import_plugins,
+    libraries,
+    limits,
+    not_implemented,
     notifications,
     paste,
+    profiler,
+    scrubber,
     server,
     store,
+    tasks,
 )
 
 CONF = cfg.CONF
 
-for _module in (server, api, image_format, paste, database, store, image_import,
-                import_filtering, notifications, image_cache):
+MODULES = (server, api, image_format, paste, database, store, image_import,
+           import_filtering, notifications, image_cache, tasks, import_plugins,
+           not_implemented, profiler, limits, scrubber, libraries)
+
+for _module in MODULES:
     _module.register_opts(CONF)

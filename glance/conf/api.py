@@ -54,7 +54,7 @@ limit.
     cfg.IntOpt(
         "image_size_cap",
         default=1099511627776,
-        min=0,
+        min=1,
         max=9223372036854775808,
         help="""
 Largest image size, in bytes, that may be uploaded (default 1 TiB).
@@ -76,6 +76,10 @@ Location URLs may reveal store details; keep off unless a consumer needs it.
     cfg.BoolOpt(
         "show_multiple_locations",
         default=False,
+        deprecated_for_removal=True,
+        deprecated_since="Newton",
+        deprecated_reason="Exposing and changing locations is a security risk "
+                          "(see the security hardening guide).",
         help="""
 Show every location of an image in image bodies and allow them to be changed
 with JSON-patch on ``/locations``. Keep off unless you rely on it (see the

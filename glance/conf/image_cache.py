@@ -30,6 +30,10 @@ Related options:
     cfg.StrOpt(
         "image_cache_sqlite_db",
         default="cache.db",
+        deprecated_for_removal=True,
+        deprecated_since="Caracal",
+        deprecated_reason="Glance replaces the sqlite cache driver with "
+                          "centralized_db; glance keeps using this file.",
         help="""
 File name of the cache's bookkeeping database (SQLite), relative to
 ``image_cache_dir``: size, hits and access times of the cached images.
@@ -39,7 +43,8 @@ Related options:
 """),
     cfg.StrOpt(
         "image_cache_driver",
-        default="sqlite",
+        default="centralized_db",
+        ignore_case=True,
         choices=[
             ("sqlite", "Bookkeeping in a SQLite file inside image_cache_dir."),
             ("xattr", "Accepted for Glance compatibility; served by the SQLite "

@@ -12,6 +12,7 @@ opts = [
     cfg.ListOpt(
         "container_formats",
         default=CONTAINER_FORMATS,
+        deprecated_opts=[cfg.DeprecatedOpt("container_formats", group="DEFAULT")],
         help="""
 Container formats an image may declare in ``container_format``.
 
@@ -21,6 +22,7 @@ Possible values:
     cfg.ListOpt(
         "disk_formats",
         default=DISK_FORMATS,
+        deprecated_opts=[cfg.DeprecatedOpt("disk_formats", group="DEFAULT")],
         help="""
 Disk formats an image may declare in ``disk_format``. ``vhdx`` (Hyper-V's
 successor to vhd) and ``ploop`` (Virtuozzo) are accepted by default.
@@ -44,6 +46,22 @@ Possible values:
 
 Related options:
     * disk_formats
+"""),
+    cfg.ListOpt(
+        "vmdk_allowed_types",
+        default=["streamOptimized", "monolithicSparse"],
+        help="""
+VMDK ``create-type`` subformats Glance's image conversion accepts. glance does
+not convert images (and always refuses a vmdk whose descriptor names other
+files); another value is reported at start-up as not supported.
+"""),
+    cfg.ListOpt(
+        "gpt_safety_checks_nonfatal",
+        default=[],
+        help="""
+Glance's GPT/MBR safety checks (``mbr``, ``gptmbr``) to treat as warnings.
+glance keeps every format safety check fatal; a value is reported at start-up
+as not supported.
 """),
 ]
 

@@ -9,16 +9,19 @@ adds the web-download transfer limits (which URLs are allowed at all is
 
 from oslo_config import cfg
 
-IMPORT_METHODS = ("glance-direct", "web-download", "copy-image")
+from glance.conf.types import BoundedListOpt
+
+IMPORT_METHODS = ("glance-direct", "web-download", "copy-image", "glance-download")
 
 default_opts = [
-    cfg.ListOpt(
+    BoundedListOpt(
         "enabled_import_methods",
-        default=["glance-direct", "web-download"],
-        item_type=cfg.types.String(choices=IMPORT_METHODS),
+        item_type=cfg.types.String(quotes=True, choices=IMPORT_METHODS),
+        default=["glance-direct", "web-download", "copy-image"],
         help="""
 Import methods offered by ``POST /v2/images/{id}/import`` and listed by
-``GET /v2/info/import``.
+``GET /v2/info/import``, in brackets as Glance writes them:
+``[glance-direct,web-download,copy-image]`` (the brackets may be left out).
 
 Possible values:
     * ``glance-direct``: import data staged with ``PUT /v2/images/{id}/stage``
@@ -26,36 +29,24 @@ Possible values:
       (filtered by ``[import_filtering_opts]``)
     * ``copy-image``: copy an active image's data into more stores (only offered
       when several stores are enabled with ``enabled_backends``)
+    * ``glance-download``: accepted for Glance compatibility but not offered
+      (a warning at start-up says so)
 
 Related options:
     * [DEFAULT] enabled_backends
     * [import_filtering_opts]
 """),
-]
-
-task_opts = [
-    cfg.IntOpt(
-        "task_time_to_live",
-        default=48,
-        min=0,
+    cfg.StrOpt(
+        "node_staging_uri",
+        default="file:///tmp/staging/",
         help="""
-Hours a task stays visible after it ends (success or failure).
+Glance's single-store staging area, a ``file://`` URI. When set in the
+configuration file (and ``[os_glance_staging_store] filesystem_store_datadir``
+is not), data staged with ``PUT /v2/images/{id}/stage`` is kept in its
+directory; otherwise in ``$state_path/staging``.
 
-When a task ends its ``expires_at`` is set to the end time plus this many hours.
-Once that time has passed the task is soft-deleted: neither ``GET /v2/tasks``
-nor ``GET /v2/tasks/{id}`` return it, and ``glance-manage db purge`` removes the
-row later. 0 makes tasks expire as soon as they end.
-"""),
-]
-
-executor_opts = [
-    cfg.IntOpt(
-        "max_workers",
-        default=10,
-        min=1,
-        help="""
-Tasks (imports) each API process runs at the same time; further tasks wait
-their turn in ``processing``/``pending``.
+Related options:
+    * [os_glance_staging_store] filesystem_store_datadir
 """),
 ]
 
@@ -71,6 +62,27 @@ must see the same directory (shared storage when there are several nodes).
 ]
 
 import_opts = [
+    BoundedListOpt(
+        "image_import_plugins",
+        item_type=cfg.types.String(quotes=True),
+        default=[],
+        sample_default="[no_op]",
+        help="""
+Glance's image import plugins, in brackets: ``[no_op]``. glance runs no
+plugins: ``no_op`` (which does nothing) is accepted; any other plugin
+(``image_conversion``, ``image_decompression``, ``inject_image_metadata``)
+stops glance-api at start-up, because images would silently be stored without
+what the plugin does.
+"""),
+    cfg.IntOpt(
+        "max_parallel_stores",
+        default=1,
+        min=1,
+        help="""
+Glance's number of stores one import writes to at the same time. glance imports
+to the stores of a multi-store import one after the other; another value is
+reported at start-up as not supported.
+"""),
     cfg.IntOpt(
         "web_download_timeout",
         default=60,
@@ -89,8 +101,23 @@ Redirects web-download follows; each new URL is checked against
 """),
 ]
 
-GROUPS = (("task", task_opts), ("taskflow_executor", executor_opts),
-          ("os_glance_staging_store", staging_opts), ("image_import_opts", import_opts))
+GROUPS = (("os_glance_staging_store", staging_opts), ("image_import_opts", import_opts))
+FILE_SCHEME = "file://"
+
+
+def staging_path(conf: cfg.ConfigOpts) -> str:
+    """The staging directory: the staging store's, or Glance's single-store
+    ``node_staging_uri`` when the file sets that one and not the other."""
+    store_dir = conf.os_glance_staging_store.filesystem_store_datadir
+    uri = conf.node_staging_uri
+    if conf.enabled_backends or not uri.startswith(FILE_SCHEME):
+        return store_dir
+    store_source = conf.get_location("filesystem_store_datadir", "os_glance_staging_store")
+    uri_source = conf.get_location("node_staging_uri")
+    if (uri_source.location.is_user_controlled
+            and store_source.location is cfg.Locations.opt_default):
+        return uri[len(FILE_SCHEME):]
+    return store_dir
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:

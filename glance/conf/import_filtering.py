@@ -9,40 +9,55 @@ multicast or reserved are refused unless the host or the address is listed in
 
 from oslo_config import cfg
 
+from glance.conf.types import BoundedListOpt
+
 GROUP = "import_filtering_opts"
+_SCHEME = cfg.types.String(quotes=True)
+_PORT = cfg.types.Integer(min=1, max=65535)
+
+_SYNTAX = """
+Written as Glance writes it, in brackets: ``[a,b]`` (``[]`` for an empty
+list); the brackets may be left out.
+"""
 
 opts = [
-    cfg.ListOpt("allowed_schemes", default=["http", "https"], help="""
+    BoundedListOpt("allowed_schemes", item_type=_SCHEME, default=["http", "https"],
+                   help="""
 URL schemes allowed. When set, ``disallowed_schemes`` is ignored.
-
+""" + _SYNTAX + """
 Possible values:
-    * A list of schemes, e.g. ``http,https``
-    * Empty: any scheme not in ``disallowed_schemes``
+    * A list of schemes, e.g. ``[http,https]``
+    * ``[]``: any scheme not in ``disallowed_schemes``
 """),
-    cfg.ListOpt("disallowed_schemes", default=[], help="""
+    BoundedListOpt("disallowed_schemes", item_type=_SCHEME, default=[], help="""
 URL schemes refused (only used when ``allowed_schemes`` is empty).
-"""),
-    cfg.ListOpt("allowed_hosts", default=[], help="""
-Host names or IP addresses allowed. When set, only these hosts are allowed
-(``disallowed_hosts`` is ignored), and listing a loopback or link-local host
-here is the way to allow it.
-"""),
-    cfg.ListOpt("disallowed_hosts", default=[], help="""
+""" + _SYNTAX),
+    BoundedListOpt("allowed_hosts", item_type=cfg.types.HostAddress(), default=[],
+                   help="""
+Host names or IP addresses allowed, e.g. ``[127.0.0.1,images.example.com]``.
+When set, only these hosts are allowed (``disallowed_hosts`` is ignored), and
+listing a loopback or link-local host here is the way to allow it.
+""" + _SYNTAX),
+    BoundedListOpt("disallowed_hosts", item_type=cfg.types.HostAddress(), default=[],
+                   help="""
 Host names or IP addresses refused (only used when ``allowed_hosts`` is empty).
-"""),
-    cfg.ListOpt("allowed_ports", default=["80", "443"], help="""
-Ports allowed (a URL without a port uses its scheme's default port). When set,
-``disallowed_ports`` is ignored. Empty: any port not in ``disallowed_ports``.
-"""),
-    cfg.ListOpt("disallowed_ports", default=[], help="""
+""" + _SYNTAX),
+    BoundedListOpt("allowed_ports", item_type=_PORT, default=[80, 443], help="""
+Ports allowed (a URL without a port uses its scheme's default port), e.g.
+``[80,443]``. When set, ``disallowed_ports`` is ignored; ``[]``: any port not in
+``disallowed_ports``.
+""" + _SYNTAX),
+    BoundedListOpt("disallowed_ports", item_type=_PORT, default=[], help="""
 Ports refused (only used when ``allowed_ports`` is empty).
-"""),
+""" + _SYNTAX),
 ]
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
+    """Register [import_filtering_opts]."""
     conf.register_opts(opts, group=GROUP)
 
 
 def list_opts() -> list:
+    """Options for the sample config generator."""
     return [(GROUP, opts)]

@@ -5,6 +5,7 @@ What the rest of glance calls:
 * :func:`open_cached` — the download path serves a cached image from here;
 * :func:`tee` — a full download from a remote store also fills the cache;
 * :func:`forget` — deleting an image removes its cached data;
+* :func:`cache_downloads` — whether downloads use the cache (the paste pipeline says);
 * :func:`get`, :func:`wake`, :func:`start` — the cache API and the prefetcher.
 
 Details of the files: :mod:`glance.image_cache.cache`; bookkeeping:
@@ -29,11 +30,24 @@ Reader = Callable[[int, int | None], Iterator[bytes]]
 
 _caches: dict[tuple[str, str], ImageCache] = {}
 _lock = threading.Lock()
+# Whether downloads are served from and fill the cache (when there is one). With
+# glance's own paste file image_cache_dir alone decides; a pipeline in OpenStack
+# Glance's style turns this off unless it has Glance's ``cache`` filter.
+_downloads = {"on": True}
 
 
 def enabled() -> bool:
     """Whether this node has an image cache."""
     return bool(CONF.image_cache_dir)
+
+
+def cache_downloads(on: bool) -> None:
+    """Let downloads use the cache (set while the paste application is built)."""
+    _downloads["on"] = on
+
+
+def _for_downloads() -> bool:
+    return bool(CONF.image_cache_dir) and _downloads["on"]
 
 
 def get() -> ImageCache:
@@ -59,7 +73,7 @@ def wake() -> None:
 
 def open_cached(image: Any) -> BinaryIO | None:
     """The cached data of ``image`` (a domain Image) opened for reading, or None."""
-    if not CONF.image_cache_dir:
+    if not _for_downloads():
         return None
     return get().open(image.id, image.size)
 
@@ -71,7 +85,7 @@ def tee(image: Any, read: Reader) -> Reader:
     is unknown or another writer is caching the image already. A failing cache
     write never fails the download: caching just stops.
     """
-    if not CONF.image_cache_dir or image.size is None:
+    if not _for_downloads() or image.size is None:
         return read
 
     def reader(offset: int, length: int | None) -> Iterator[bytes]:

@@ -4,9 +4,13 @@ from glance.policies import base
 from glance.policies.base import rule
 
 rules = [
-    rule("stores_info_detail", base.ADMIN,
+    rule("stores_info_detail", base.ADMIN_OR_SERVICE,
          "Show the stores with their type, properties and weight.",
-         [("GET", "/v2/info/stores/detail")], legacy=False),
+         [("GET", "/v2/info/stores/detail")],
+         deprecated_rule=base.deprecated(
+             "stores_info_detail", base.ADMIN, since="2025.1",
+             reason="Services (the service_api rule) may read the store details "
+                    "too.")),
 ]
 
 

@@ -1,7 +1,9 @@
 """Policy rules for image members (sharing).
 
-Targets: ``project_id`` is the image owner; ``member_id`` is the member project
-the call is about (for a list, the caller's project when it is a member).
+Targets are the image's (see glance.policies.base): ``project_id`` is the image
+owner and ``member_id`` the caller's project when it reached the shared image as
+a member. Which membership a call is about is checked in the code: only the
+owner adds and removes members, only the member project changes its status.
 """
 
 from glance.policies import base
@@ -14,17 +16,18 @@ rules = [
     rule("add_member", base.ADMIN_OR_PROJECT_MEMBER,
          "Share an image with another project (the image's owner only).",
          [("POST", _MEMBERS)]),
-    rule("get_members", base.ADMIN_OR_OWNER_OR_IMAGE_MEMBER_READER,
-         "List an image's members. A member project only sees its own membership.",
-         [("GET", _MEMBERS)]),
-    rule("get_member", base.ADMIN_OR_OWNER_OR_IMAGE_MEMBER_READER,
-         "Show one membership.", [("GET", _MEMBER)]),
-    rule("modify_member", base.ADMIN_OR_IMAGE_MEMBER_MEMBER,
-         "Accept, reject or set back to pending a membership (the member project "
-         "only).", [("PUT", _MEMBER)]),
     rule("delete_member", base.ADMIN_OR_PROJECT_MEMBER,
          "Stop sharing an image with a project (the image's owner only).",
          [("DELETE", _MEMBER)]),
+    rule("get_member", base.ADMIN_OR_OWNER_OR_IMAGE_MEMBER_READER,
+         "Show one membership (a member project sees only its own).",
+         [("GET", _MEMBER)]),
+    rule("get_members", base.ADMIN_OR_OWNER_OR_IMAGE_MEMBER_READER,
+         "List an image's members. A member project only sees its own membership.",
+         [("GET", _MEMBERS)]),
+    rule("modify_member", base.ADMIN_OR_IMAGE_MEMBER_MEMBER,
+         "Accept, reject or set back to pending a membership (the member project "
+         "only).", [("PUT", _MEMBER)]),
 ]
 
 

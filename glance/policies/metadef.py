@@ -1,30 +1,38 @@
 """Policy rules for the metadata definitions catalog (metadefs).
 
 Reading is open to readers for public namespaces and the namespaces their
-project owns; every write is for administrators by default. Targets carry the
-namespace's owner as ``project_id`` and its ``visibility``.
+project owns; every write is ``rule:metadef_admin`` (administrators by default).
+Targets carry the namespace's owner as ``project_id`` and its ``visibility``.
+The reads' deprecated default is ``rule:metadef_default`` (empty: allowed), which
+``[oslo_policy] enforce_new_defaults = False`` OR-s in.
 """
 
 from oslo_policy import policy
 
 from glance.policies import base
 
-_PROJECT = ["project"]
 _NS = "/v2/metadefs/namespaces/{namespace_name}"
 
 METADEF_ADMIN = "rule:metadef_admin"
-# Read a namespace (or what is inside it): public ones, or those the project owns.
-NAMESPACE_READER = (f"{base.ADMIN} or (role:reader and ('public':%(visibility)s or "
-                    "project_id:%(project_id)s))")
+METADEF_DEFAULT = "rule:metadef_default"
+NAMESPACE_READER = base.ADMIN_OR_READER_OF_VISIBLE_NAMESPACE
+_DEPRECATED_REASON = ("The metadata definitions API now has project-scoped admin and "
+                      "reader defaults instead of metadef_default.")
 
 
 def _rule(name: str, check: str, description: str, method: str, path: str):
-    return policy.DocumentedRuleDefault(
-        name=name, check_str=check, description=description, scope_types=_PROJECT,
-        operations=[{"method": method, "path": path}])
+    """A write (``rule:metadef_admin``) or a read (deprecated ``metadef_default``)."""
+    deprecated = (None if check == METADEF_ADMIN else
+                  base.deprecated(name, METADEF_DEFAULT, _DEPRECATED_REASON, base.XENA))
+    return base.rule(name, check, description, [(method, path)], legacy=False,
+                     deprecated_rule=deprecated)
 
 
 rules = [
+    policy.RuleDefault(
+        name="metadef_default", check_str="",
+        description="The old default of the read rules below (see "
+                    "enforce_new_defaults); empty means allowed."),
     policy.RuleDefault(
         name="metadef_admin", check_str=base.ADMIN,
         description="Who may change the metadata definitions catalog; the write rules "
@@ -78,7 +86,7 @@ rules = [
     _rule("delete_metadef_tags", METADEF_ADMIN, "Delete every tag of a namespace.",
           "DELETE", f"{_NS}/tags"),
     # resource types
-    _rule("list_metadef_resource_types", base.ADMIN_OR_PROJECT_READER,
+    _rule("list_metadef_resource_types", NAMESPACE_READER,
           "List the resource types.", "GET", "/v2/metadefs/resource_types"),
     _rule("get_metadef_resource_type", NAMESPACE_READER,
           "List the resource type associations of a namespace.",
@@ -87,7 +95,7 @@ rules = [
           "Associate a namespace with a resource type.", "POST", f"{_NS}/resource_types"),
     _rule("remove_metadef_resource_type_association", METADEF_ADMIN,
           "Remove a namespace's association with a resource type.",
-          "DELETE", f"{_NS}/resource_types/{{resource_type}}"),
+          "DELETE", f"{_NS}/resource_types/{{name}}"),
 ]
 
 

@@ -69,8 +69,8 @@ class CacheService:
         self.images = image_service.ImageService(db, enforcer)
 
     def _authorize(self, context, action: str, image: domain.Image | None) -> None:
-        target = (image_service.policy_target(context, image) if image is not None
-                  else {"project_id": context.project_id})
+        # As in Glance: the image's target, or an empty one for node-wide calls.
+        target = image_service.policy_target(context, image) if image is not None else {}
         self.policy.authorize(context, action, target)
         if not self.cache.enabled():
             raise CacheDisabled()

@@ -102,6 +102,7 @@ class ImageDataService:
             # A dead process's upload of it was just reset: this one may go ahead.
             image = self._authorized_image(context, image_id, "upload_image")
         domain.check_transition(image.status, "saving")
+        domain.check_formats(image)
         used = (self.db.owner_storage_usage(image.owner, image.id)
                 if quota.storage_quota() > 0 else None)
         limit = quota.upload_limit(used)

@@ -23,6 +23,7 @@ from oslo_log import log as logging
 
 from glance import exception, format_inspection, notifier, policy, quota, schema
 from glance import store as image_store
+from glance.conf import image_import as import_conf
 from glance.db.sqlalchemy import api as db_api
 from glance.domain import image as image_domain
 from glance.domain import task as task_domain
@@ -34,6 +35,7 @@ CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
 CHUNK = 1024 * 1024
 MIB = 1024 * 1024
+NOT_OFFERED = frozenset({"glance-download"})
 IMPORT_TASK = "os_glance_import_task"
 IMPORTING = "os_glance_importing_to_stores"
 FAILED = "os_glance_failed_import"
@@ -48,8 +50,10 @@ class UnknownImportMethod(exception.BadRequest):
 
 
 def enabled_methods() -> list[str]:
-    """Import methods offered here (copy-image needs several stores)."""
-    methods = list(dict.fromkeys(CONF.enabled_import_methods))
+    """Import methods offered here (copy-image needs several stores; glance-download,
+    accepted in the configuration for Glance compatibility, is never offered)."""
+    methods = [m for m in dict.fromkeys(CONF.enabled_import_methods)
+               if m not in NOT_OFFERED]
     if not image_store.is_multi_store() and "copy-image" in methods:
         methods.remove("copy-image")
     return methods
@@ -61,7 +65,7 @@ def read_only_store(store_id: str) -> bool:
 
 
 def staging_dir() -> str:
-    path = os.path.abspath(CONF.os_glance_staging_store.filesystem_store_datadir)
+    path = os.path.abspath(import_conf.staging_path(CONF))
     os.makedirs(path, exist_ok=True)
     return path
 
@@ -121,7 +125,8 @@ class ImportService:
     def stage(self, context, image_id: str, chunks, size: int | None) -> None:
         """Write the request body to the staging area; the image becomes ``uploading``."""
         image = self.images.get(context, image_id)
-        self.policy.authorize(context, "upload_image",
+        # Staging has no rule of its own; Glance checks modify_image for it.
+        self.policy.authorize(context, "modify_image",
                               image_service.policy_target(context, image))
         image_domain.check_transition(image.status, "uploading")
         used = (self.db.owner_storage_usage(image.owner, image.id)
@@ -176,7 +181,7 @@ class ImportService:
         target = image_service.policy_target(context, image)
         self.policy.authorize(context, "copy_image" if method == "copy-image"
                               else "modify_image", target)
-        self._check_status(image, method, uri)
+        self._check_importable(image, method, uri)
         targets = self._targets(image, method, stores, all_stores, header_store)
         task_input = {"image_id": image.id, "import_req": request_body or {},
                       "backend": targets if image_store.is_multi_store() else None}
@@ -201,7 +206,8 @@ class ImportService:
         return task
 
     @staticmethod
-    def _check_status(image: image_domain.Image, method: str, uri: str | None) -> None:
+    def _check_importable(image: image_domain.Image, method: str, uri: str | None) -> None:
+        """409 unless the status and formats allow ``method``; 400 for a bad URI."""
         if method == "glance-direct":
             if image.status == "queued" or (
                     image.status == "uploading" and not os.path.exists(staged_path(image.id))):
@@ -214,14 +220,18 @@ class ImportService:
             if image.status != "queued":
                 raise exception.Conflict(
                     f"Image with status {image.status} cannot be target for import")
+        elif image.status != "active":
+            raise exception.Conflict(f"Image with status {image.status} cannot be copied; "
+                                     "only active images can.")
+        for name in ("container_format", "disk_format"):  # Glance's order
+            if not getattr(image, name):
+                raise exception.Conflict(f"'{name}' needs to be set before import")
+        if method == "web-download":
             if not uri or not isinstance(uri, str):
                 raise exception.BadRequest("URI is required for the web-download import "
                                            "method: {'method': {'name': 'web-download', "
                                            "'uri': '<uri>'}}")
             web_download.check(uri, "web-download")
-        elif image.status != "active":
-            raise exception.Conflict(f"Image with status {image.status} cannot be copied; "
-                                     "only active images can.")
 
     def _targets(self, image: image_domain.Image, method: str, stores: list[str] | None,
                  all_stores: bool, header_store: str | None) -> list[str | None]:
@@ -400,6 +410,12 @@ class ImportService:
             self.tasks.fail(task.id, str(err), expected_status="processing")
             return
         self.tasks.db.task_update(task.id, {"image_id": image.id})
+        try:
+            image_domain.check_formats(image)
+        except image_domain.FormatsRequired as err:
+            self.tasks.fail(task.id, str(err), expected_status="processing",
+                            result={"image_id": image.id})
+            return
         self.db.image_update(context, image.id, {"status": "importing"},
                              expected_status="queued")
         path = staged_path(image.id)

@@ -1,6 +1,6 @@
 """Image metadata use cases: create, show, list, update (JSON-patch), delete, tags."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,13 +25,49 @@ class Change:
     value: Any = None
 
 
+# The image attributes a policy check string may name, as Glance's image target has
+# them (``locations`` is left out, as there).
+_TARGET_ATTRIBUTES = ("name", "status", "visibility", "protected", "os_hidden", "owner",
+                      "disk_format", "container_format", "size", "virtual_size",
+                      "checksum", "os_hash_algo", "os_hash_value", "min_ram", "min_disk",
+                      "created_at", "updated_at", "tags")
+
+
+def image_member(context, image: domain.Image) -> str | None:
+    """The caller's project if it reached this shared image as a member, else None."""
+    if image.visibility == "shared" and image.owner != context.project_id:
+        return context.project_id
+    return None
+
+
 def policy_target(context, image: domain.Image) -> dict[str, Any]:
-    """What policy check strings may refer to about an image."""
-    is_member = (image.visibility == "shared" and image.owner != context.project_id
-                 and context.project_id is not None)
-    return {"project_id": image.owner, "owner": image.owner,
-            "visibility": image.visibility,
-            "member_id": context.project_id if is_member else None}
+    """What policy check strings may refer to about an existing image.
+
+    The keys of Glance's image target: every attribute by name, ``id`` and
+    ``image_id``, ``project_id`` (= ``owner``), ``member_id`` (= ``member``, see
+    :func:`image_member`), every additional property by name, and all of them
+    together as ``extra_properties``.
+    """
+    member = image_member(context, image)
+    target: dict[str, Any] = dict(image.extra)
+    target.update({name: getattr(image, name) for name in _TARGET_ATTRIBUTES})
+    target.update(id=image.id, image_id=image.id, project_id=image.owner, member=member,
+                  member_id=member, extra_properties=dict(image.extra))
+    return target
+
+
+def create_target(owner: str | None, visibility: str | None) -> dict[str, Any]:
+    """The target of the checks on a create: the new image's owner and visibility
+    (``private`` when the request names none), as Glance builds it."""
+    return {"project_id": owner, "owner": owner, "visibility": visibility or "private"}
+
+
+class ImagePage(list):
+    """A page of images; ``full`` when the database returned a whole page."""
+
+    def __init__(self, images: Iterable[domain.Image], full: bool) -> None:
+        super().__init__(images)
+        self.full = full
 
 
 def _check_quota(what: str, count: int, maximum: int) -> None:
@@ -61,10 +97,20 @@ class ImageService:
             raise exception.ImageNotFound(image_id=image_id) from err
         return image
 
-    def list(self, context, query: db_api.ImageQuery) -> list[domain.Image]:
-        """One page of visible images."""
+    def list(self, context, query: db_api.ImageQuery) -> "ImagePage":
+        """One page of visible images.
+
+        As in Glance, the database's page is then filtered by ``get_image``, so a
+        policy file that narrows who sees an image narrows the listing too; the
+        page keeps saying whether the database's page was full (``full``), which
+        decides the next-page link.
+        """
         self.policy.authorize(context, "get_images", {"project_id": context.project_id})
-        return [domain.Image.from_record(r) for r in self.db.image_get_all(context, query)]
+        records = self.db.image_get_all(context, query)
+        images = self.policy.filter_allowed(
+            context, "get_image", (domain.Image.from_record(r) for r in records),
+            lambda image: policy_target(context, image))
+        return ImagePage(images, full=len(records) >= query.limit)
 
     # -- writes -------------------------------------------------------------------------
 
@@ -85,7 +131,7 @@ class ImageService:
         image = domain.Image(id=chosen_id or domain.new_image_id(), owner=owner)
         for name, value in attributes.items():
             image.set_attribute(name, value)
-        target = policy_target(context, image)
+        target = create_target(owner, attributes.get("visibility"))
         self.policy.authorize(context, "add_image", target)
         if chosen_id is not None:
             self.policy.authorize(context, "add_image_with_id", target)
@@ -101,8 +147,13 @@ class ImageService:
     def update(self, context, image_id: str, changes: Sequence[Change]) -> domain.Image:
         """Apply JSON-patch changes atomically; the whole patch or nothing."""
         image = self.get(context, image_id)
+        if not changes:  # nothing to check or write: the image as it is (as in Glance)
+            return image
         target = policy_target(context, image)
-        self.policy.authorize(context, "modify_image", target)
+        # As in Glance: modify_image guards the changes of attributes and properties;
+        # a change of /locations is guarded by its own location rule alone.
+        if any(change.path[0] != "locations" for change in changes):
+            self.policy.authorize(context, "modify_image", target)
         before_visibility, before_owner = image.visibility, image.owner
         before_props, before_tags = len(image.extra), len(image.tags)
         location_patch = locations.LocationPatch(context, image, target, self.db,
@@ -115,7 +166,8 @@ class ImageService:
         if image.owner != before_owner and not context.is_admin:
             raise exception.Forbidden("Only administrators may change an image's owner.")
         if image.visibility != before_visibility:
-            self._authorize_visibility(context, image, policy_target(context, image))
+            # The target is the image before the patch, as when Glance checks it.
+            self._authorize_visibility(context, image, target)
         if len(image.extra) > before_props:
             _check_quota("image properties", len(image.extra), CONF.image_property_quota)
         if len(image.tags) > before_tags:

@@ -15,7 +15,7 @@ allowed address; ``file://`` URLs must name a file inside a data directory of
 the file store that no other image uses. The bytes behind an active image never
 change: a new location must hold data of the image's size (and hashes, when
 ``validation_data`` is given), and replacing a non-empty list may only change
-the metadata.
+the order and the metadata (as Glance: the same set of URLs).
 """
 
 import hashlib
@@ -273,10 +273,6 @@ class LocationPatch:
         if not value:
             raise EmptyLocations()
         domain.check_location_operation("replace", self.image.status)
-        urls = [item["url"] for item in value]
-        for url in urls:
-            if urls.count(url) > 1:
-                raise DuplicateLocation(url=url)
         claimed: dict[str, Any] = {}
         for item in value:
             for name, claim in check_validation_data(item.get("validation_data"),
@@ -284,18 +280,34 @@ class LocationPatch:
                 if claimed.setdefault(name, claim) != claim:
                     raise InvalidValidationData(
                         reason=f"the locations disagree on {name}")
+        urls = [item["url"] for item in value]
         if self.locations:
-            if urls != [loc["url"] for loc in self.locations]:
-                raise LocationsNotEmpty(urls=[loc["url"] for loc in self.locations])
-            for loc, item in zip(self.locations, value, strict=True):
-                store_id = loc["metadata"].get("store")
-                loc["metadata"] = dict(item["metadata"])
-                if store_id:
-                    loc["metadata"]["store"] = store_id
+            self._rearrange(value)
         else:
+            for url in urls:
+                if urls.count(url) > 1:
+                    raise DuplicateLocation(url=url)
             self._check_quota(len(value))
             self._take(value, claimed)
         self.operations.append("replace")
+
+    def _rearrange(self, value: list[dict[str, Any]]) -> None:
+        """Replace a non-empty list: as Glance, only with the same URLs (any order, new
+        metadata; each keeps its store); another set of URLs is 400."""
+        current = [loc["url"] for loc in self.locations]
+        if sorted(item["url"] for item in value) != sorted(current):
+            raise LocationsNotEmpty(urls=current)
+        rows: dict[str, list[dict[str, Any]]] = {}
+        for loc in self.locations:
+            rows.setdefault(loc["url"], []).append(loc)
+        arranged = []
+        for item in value:
+            row = rows[item["url"]].pop(0)
+            metadata = dict(item["metadata"])
+            if row["metadata"].get("store"):
+                metadata["store"] = row["metadata"]["store"]
+            arranged.append({"id": row["id"], "url": item["url"], "metadata": metadata})
+        self.locations = arranged
 
     def _remove(self, path: tuple[str, ...]) -> None:
         self._visible("remove")
@@ -325,6 +337,8 @@ class LocationPatch:
     def _take(self, items: list[dict[str, Any]], claimed: dict[str, Any]) -> None:
         """Check new locations against their stores, then add them to the image."""
         image = self.image
+        if image.status == "queued":
+            domain.check_formats(image)
         sizes = []
         for item in items:
             target = self.checker.resolve(item["url"], image.id)
@@ -356,11 +370,12 @@ class LocationPatch:
              tags: list[str]) -> dict[str, Any]:
         """Write the image and its locations; then drop the removed locations' data."""
         removed_status = "pending_delete" if CONF.delayed_delete else "deleted"
+        locations, released = _in_row_order(self.locations)
         try:
             record = self.db.image_update_with_locations(
-                self.context, self.image.id, values, self.locations,
+                self.context, self.image.id, values, locations,
                 expected_status=self.original_status, properties=properties, tags=tags,
-                removed_status=removed_status)
+                removed_status=removed_status, released_ids=released)
         except exception.InvalidImageStatusTransition:
             current = self.db.image_get(self.context, self.image.id)["status"]
             for operation in self.operations:
@@ -376,6 +391,29 @@ class LocationPatch:
         if urlsplit(url).scheme in ("http", "https") or self.db.location_url_in_use(url):
             return
         image_store.delete(location, context=self.context)
+
+
+def _in_row_order(locations: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[int]]:
+    """``locations`` as rows to write, and the ids of the rows they release.
+
+    An image's locations come back in row order, so a row is kept only while the
+    kept ids still rise and no new row came before it; the rest are written as new
+    rows (their old rows are released: deleted, their data left alone).
+    """
+    rows: list[dict[str, Any]] = []
+    released: list[int] = []
+    last, fresh = -1, False
+    for loc in locations:
+        loc_id = loc.get("id")
+        if loc_id is None:
+            fresh = True
+        elif fresh or loc_id < last:
+            released.append(loc_id)
+            loc, fresh = {**loc, "id": None}, True
+        else:
+            last = loc_id
+        rows.append(loc)
+    return rows, released
 
 
 # -- the locations API (v2.17) -----------------------------------------------------------
@@ -473,6 +511,7 @@ class LocationService:
         context = task_service.task_context(task)
         image_id = task.image_id
         try:
+            domain.check_formats(self.images.get(context, image_id))
             size = data_size(target, context)
             quota.upload_limit(self.db.owner_storage_usage(task.owner, image_id)
                                if quota.storage_quota() > 0 else None).check(size)

@@ -4,6 +4,9 @@ Rules (Glance's): only ``shared`` images have members; the image's owner adds
 and removes them; only the member project itself changes its status
 (pending -> accepted / rejected, and back). A project that cannot see the image
 gets 404, never 403; a member project sees only its own membership.
+The member rules are checked against the image's policy target, as in Glance
+(``member_id`` is the calling member project); which membership a call is about
+is checked here, in code.
 """
 
 from typing import Any
@@ -17,13 +20,6 @@ from glance.services.images import ImageService, policy_target
 
 CONF = cfg.CONF
 MEMBER_STATUSES = ("pending", "accepted", "rejected")
-
-
-def member_target(context, image: domain.Image, member_id: str | None) -> dict[str, Any]:
-    """The image's policy target, with ``member_id`` naming the member concerned."""
-    target = policy_target(context, image)
-    target["member_id"] = member_id
-    return target
 
 
 def _only_shared(image: domain.Image, verb: str) -> None:
@@ -55,7 +51,7 @@ class MemberService:
         """Share a visible image the caller owns with ``member_id`` (status pending)."""
         image = self.images.get(context, image_id)
         self.policy.authorize(context, "add_member",
-                              member_target(context, image, member_id))
+                              policy_target(context, image))
         _only_shared(image, "create")
         self._owner_only(context, image, "create")
         member = self.db.image_member_create(image.id, member_id,
@@ -66,23 +62,24 @@ class MemberService:
     def list(self, context, image_id: str) -> list[dict[str, Any]]:
         """All members for the owner (and admins); a member only sees itself."""
         image = self.images.get(context, image_id)
-        if self._is_owner(context, image):
-            self.policy.authorize(context, "get_members",
-                                  member_target(context, image, None))
-            _only_shared(image, "list")
-            return self.db.image_member_find(image.id)
-        mine = self.db.image_member_find(image.id, context.owner) if context.owner else []
-        self.policy.authorize(context, "get_members", member_target(
-            context, image, context.owner if mine else None))
+        target = policy_target(context, image)
+        self.policy.authorize(context, "get_members", target)
         _only_shared(image, "list")
-        return mine
+        if self._is_owner(context, image):
+            members = self.db.image_member_find(image.id)
+        else:
+            members = (self.db.image_member_find(image.id, context.owner)
+                       if context.owner else [])
+        # As in Glance, each membership listed is also checked with get_member.
+        return self.policy.filter_allowed(context, "get_member", members,
+                                          lambda _member: target)
 
     def get(self, context, image_id: str, member_id: str) -> dict[str, Any]:
         """One membership; 404 when absent or when the caller may not see it."""
         image = self.images.get(context, image_id)
         try:
             self.policy.authorize(context, "get_member",
-                                  member_target(context, image, member_id))
+                                  policy_target(context, image))
             if not self._is_owner(context, image) and member_id != context.owner:
                 raise exception.Forbidden()
         except exception.Forbidden as err:  # a foreign scope too: 404, as for get()
@@ -98,7 +95,7 @@ class MemberService:
                                        '"rejected".')
         image = self.images.get(context, image_id)
         self.policy.authorize(context, "modify_member",
-                              member_target(context, image, member_id))
+                              policy_target(context, image))
         _only_shared(image, "update")
         if not context.is_admin and member_id != context.owner:
             raise exception.Forbidden("Only the member project may change the status of "
@@ -111,7 +108,7 @@ class MemberService:
         """The owner stops sharing the image with ``member_id``."""
         image = self.images.get(context, image_id)
         self.policy.authorize(context, "delete_member",
-                              member_target(context, image, member_id))
+                              policy_target(context, image))
         _only_shared(image, "delete")
         self._owner_only(context, image, "delete")
         member = self.db.image_member_get(image.id, member_id)

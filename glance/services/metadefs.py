@@ -54,9 +54,15 @@ class MetadefService:
     # -- namespaces ---------------------------------------------------------------------
 
     def list_namespaces(self, context, **query) -> list[dict[str, Any]]:
-        self.policy.authorize(context, "get_metadef_namespaces",
-                              {"project_id": context.project_id})
-        return self.db.namespace_list(context, **query)
+        """One page of namespaces; as in Glance, the listing needs
+        get_metadef_namespaces and list_metadef_resource_types, and each namespace
+        of the database's page is then checked with get_metadef_namespace."""
+        caller = {"project_id": context.project_id}
+        self.policy.authorize(context, "get_metadef_namespaces", caller)
+        self.policy.authorize(context, "list_metadef_resource_types", caller)
+        return self.policy.filter_allowed(context, "get_metadef_namespace",
+                                          self.db.namespace_list(context, **query),
+                                          namespace_target)
 
     def get_namespace(self, context, name: str,
                       resource_type: str | None = None) -> dict[str, Any]:
@@ -124,8 +130,11 @@ class MetadefService:
     # -- objects ------------------------------------------------------------------------
 
     def list_objects(self, context, namespace: str, **query) -> list[dict[str, Any]]:
-        self._namespace(context, namespace, "get_metadef_objects")
-        return self.db.object_list(context, namespace, **query)
+        """The objects, each also checked with get_metadef_object (as in Glance)."""
+        target = namespace_target(self._namespace(context, namespace, "get_metadef_objects"))
+        return self.policy.filter_allowed(context, "get_metadef_object",
+                                          self.db.object_list(context, namespace, **query),
+                                          lambda _obj: target)
 
     def get_object(self, context, namespace: str, name: str) -> dict[str, Any]:
         self._namespace(context, namespace, "get_metadef_object")
@@ -257,8 +266,13 @@ class MetadefService:
         return self.db.resource_type_list()
 
     def list_associations(self, context, namespace: str) -> list[dict[str, Any]]:
-        self._namespace(context, namespace, "get_metadef_resource_type")
-        return self.db.association_list(context, namespace)
+        """As in Glance: list_metadef_resource_types on the namespace, then each
+        association checked with get_metadef_resource_type."""
+        target = namespace_target(
+            self._namespace(context, namespace, "list_metadef_resource_types"))
+        return self.policy.filter_allowed(context, "get_metadef_resource_type",
+                                          self.db.association_list(context, namespace),
+                                          lambda _assoc: target)
 
     def create_association(self, context, namespace: str, body: Any) -> dict[str, Any]:
         self._namespace(context, namespace, "add_metadef_resource_type_association")

@@ -5,9 +5,30 @@ Config files come from ``$OS_GLANCE_CONFIG_FILE``, else
 The application is built once per process, when this module is imported. Each
 process that serves it also checks now and then for uploads a killed process
 left in ``saving`` (``glance.services.upload_recovery``).
+
+A configuration glance cannot serve with makes the import fail with one line
+(``ConfigError: ...``) in the server's error log instead of a traceback: the
+server then loads no application, rather than one that fails its requests.
 """
 
-from glance.api import app as _app
-from glance.services import upload_recovery as _upload_recovery
+import sys
+import warnings
 
-application = _upload_recovery.watching(_app.init_app())
+# Imported through glance_store's dependencies; an operator cannot act on it.
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+from glance.api import app as _app  # noqa: E402
+from glance.conf import validate as _validate  # noqa: E402
+from glance.services import upload_recovery as _upload_recovery  # noqa: E402
+
+if getattr(sys, "tracebacklimit", None) == 0:  # left by a failed earlier import
+    del sys.tracebacklimit
+
+try:
+    application = _upload_recovery.watching(_app.init_app())
+except _validate.ConfigError:
+    # The server prints the failed import: with Python's own hook (not oslo.log's,
+    # which logs a traceback) and no frames, that is the one line.
+    sys.excepthook = sys.__excepthook__
+    sys.tracebacklimit = 0
+    raise

@@ -292,7 +292,8 @@ class UwsgiDeployment(Deployment):
             raise NotInstalled(f"uwsgi is not installed in {VENV}; {INSTALL_HINT}")
         self.user, self.group = service_user()
 
-    def start(self, timeout: float = 60) -> Deployment:
+    def start(self, timeout: float = 60, wait: bool = True) -> Deployment:
+        """Start uwsgi; with ``wait``, until the API answers."""
         (self.workdir / "logs").mkdir(exist_ok=True)
         self.write_glance_config()
         ini = self.workdir / "glance-api-uwsgi.ini"
@@ -305,7 +306,8 @@ class UwsgiDeployment(Deployment):
             [str(self.binary), "--ini", str(ini)],
             stdout=(self.workdir / "logs" / "uwsgi.log").open("ab"),
             stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True)
-        self.wait_ready(timeout)
+        if wait:
+            self.wait_ready(timeout)
         return self
 
     def is_worker(self, pid: int) -> bool:

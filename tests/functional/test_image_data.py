@@ -130,6 +130,47 @@ def test_upload_to_active_is_409(server):
     assert "from active to saving" in response.text
 
 
+def create_without_formats(server, **attrs) -> str:
+    response = requests.post(f"{server.url}/v2/images", json={"name": "bare", **attrs},
+                             headers=helpers.MEMBER)
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+MISSING_FORMATS = [
+    ({}, "Properties disk_format, container_format must be set prior to saving data."),
+    ({"disk_format": "raw"}, "Property container_format must be set prior to saving data."),
+    ({"container_format": "bare"}, "Property disk_format must be set prior to saving data."),
+]
+
+
+@pytest.mark.parametrize(("attrs", "expected"), MISSING_FORMATS,
+                         ids=["neither", "no-container-format", "no-disk-format"])
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_upload_without_formats_is_400_and_stores_nothing(server, attrs, expected,
+                                                          chunked):
+    """As Glance 33: the image needs both formats before it takes data."""
+    image_id = create_without_formats(server, **attrs)
+    data = iter([DATA[:500], DATA[500:]]) if chunked else BIG
+    response = upload(server, image_id, data=data,
+                      headers={**helpers.MEMBER, "Accept": "application/json"})
+    assert response.status_code == 400, response.text
+    assert response.json()["message"] == expected
+    image = show(server, image_id)
+    assert (image["status"], image["size"], image["checksum"]) == ("queued", None, None)
+    assert not [p for p in store_files(server) if p.name == image_id]
+    # Once the formats are set, the same image takes data.
+    response = requests.patch(
+        f"{server.url}/v2/images/{image_id}", json=[
+            {"op": "add", "path": "/disk_format", "value": "raw"},
+            {"op": "add", "path": "/container_format", "value": "bare"}],
+        headers={**helpers.MEMBER,
+                 "Content-Type": "application/openstack-images-v2.1-json-patch"})
+    assert response.status_code == 200, response.text
+    assert upload(server, image_id).status_code == 204
+    assert show(server, image_id)["status"] == "active"
+
+
 def test_download_without_data_is_204(server):
     image_id = create(server)
     response = requests.get(f"{server.url}/v2/images/{image_id}/file",

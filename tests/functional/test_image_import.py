@@ -123,6 +123,69 @@ def test_glance_direct_import(server):
     assert stage(server, image_id).status_code == 409
 
 
+NO_CONTAINER = "'container_format' needs to be set before import"
+NO_DISK = "'disk_format' needs to be set before import"
+JSON = {"Accept": "application/json"}
+
+
+def create_without_formats(server, **attrs) -> str:
+    response = requests.post(f"{server.url}/v2/images", headers=helpers.MEMBER,
+                             json={"name": "imp", **attrs})
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+@pytest.mark.parametrize(("attrs", "expected"), [
+    ({}, NO_CONTAINER), ({"disk_format": "raw"}, NO_CONTAINER),
+    ({"container_format": "bare"}, NO_DISK)], ids=["neither", "disk-only", "container-only"])
+def test_stage_without_formats_then_import_is_409(server, attrs, expected):
+    """As Glance 33: staging needs no formats, importing does (the container first)."""
+    image_id = create_without_formats(server, **attrs)
+    assert stage(server, image_id).status_code == 204
+    response = start_import(server, image_id, {"method": {"name": "glance-direct"}},
+                            headers={**helpers.MEMBER, **JSON})
+    assert response.status_code == 409, response.text
+    assert response.json()["message"] == expected
+    image = show(server, image_id)
+    assert (image["status"], image["size"]) == ("uploading", len(STAGED))
+    assert image_tasks(server, image_id) == []
+    assert image_id in staged_files(server)  # kept, as Glance keeps it
+
+
+def test_web_download_without_formats_is_409(web_server, source):
+    image_id = create_without_formats(web_server)
+    response = start_import(web_server, image_id, {
+        "method": {"name": "web-download", "uri": source.url("/data")}},
+        headers={**helpers.MEMBER, **JSON})
+    assert response.status_code == 409, response.text
+    assert response.json()["message"] == NO_CONTAINER
+    assert show(web_server, image_id)["status"] == "queued"
+    assert image_tasks(web_server, image_id) == []
+
+
+def test_import_task_without_formats_fails_and_stores_nothing(web_server, source):
+    """A tasks-API ``import`` whose image_properties lack the formats fails; its image
+    stays queued without data."""
+    response = requests.post(f"{web_server.url}/v2/tasks", headers=helpers.ADMIN, json={
+        "type": "import", "input": {"import_from": source.url("/data"),
+                                    "import_from_format": "raw",
+                                    "image_properties": {"name": "task-bare"}}})
+    assert response.status_code == 201, response.text
+    task_id = response.json()["id"]
+    deadline = time.monotonic() + 15
+    while (task := requests.get(f"{web_server.url}/v2/tasks/{task_id}",
+                                headers=helpers.ADMIN).json())["status"] not in (
+            "success", "failure"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert task["status"] == "failure"
+    assert task["message"] == ("Properties disk_format, container_format must be set "
+                               "prior to saving data.")
+    image = show(web_server, task["result"]["image_id"], helpers.ADMIN)
+    assert (image["status"], image["size"]) == ("queued", None)
+    assert not image.get("locations")
+
+
 @pytest.mark.parametrize("body, message", [
     ({"method": {"name": "copy-image"}}, "Unknown import method name 'copy-image'."),
     ({"method": {"name": "bogus"}}, "Unknown import method name 'bogus'."),
@@ -252,7 +315,9 @@ def test_allowed_hosts_refuses_other_hosts(web_server):
 def test_disallowed_hosts(app, override):
     override("disallowed_hosts", ["93.184.216.34", "blocked.example"],
              group="import_filtering_opts")
-    image_id = app.post_json("/v2/images", {"name": "b"}, headers=helpers.MEMBER).json["id"]
+    image_id = app.post_json("/v2/images", {"name": "b", "disk_format": "raw",
+                                            "container_format": "bare"},
+                             headers=helpers.MEMBER).json["id"]
     for uri in ("http://93.184.216.34/image", "http://blocked.example/image"):
         response = app.post_json(f"/v2/images/{image_id}/import",
                                  {"method": {"name": "web-download", "uri": uri}},

@@ -6,6 +6,7 @@ locations API (POST in the background with hashing, GET for service/admin)."""
 
 import hashlib
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -220,19 +221,95 @@ def test_replace_on_queued_with_validation_data_sets_the_hashes(legacy, source):
     assert "validation_data" not in image["locations"][0]
 
 
+def replace_op(value: list[dict]) -> list[dict]:
+    return [{"op": "replace", "path": "/locations", "value": value}]
+
+
 def test_replace_rules(legacy, source):
     image_id = active_image(legacy, source)
     urls = [item["url"] for item in show(legacy, image_id)["locations"]]
-    empty = patch(legacy, image_id, [{"op": "replace", "path": "/locations", "value": []}])
+    empty = patch(legacy, image_id, replace_op([]))
     assert empty.status_code == 403 and "empty list" in message(empty)
-    swap = patch(legacy, image_id, [{"op": "replace", "path": "/locations",
-                                     "value": [loc(f"{source}/img2")]}])
-    assert swap.status_code == 400 and "Original locations is not empty" in message(swap)
-    same = patch(legacy, image_id, [{"op": "replace", "path": "/locations",
-                                     "value": [{"url": u, "metadata": {"n": i}}
-                                               for i, u in enumerate(urls)]}])
+    same = patch(legacy, image_id, replace_op([{"url": u, "metadata": {"n": i}}
+                                               for i, u in enumerate(urls)]))
     assert same.status_code == 200, same.text
     assert [item["metadata"] for item in same.json()["locations"]] == [{"n": 0}, {"n": 1}]
+
+
+def test_replace_on_an_active_image_may_reorder_and_change_metadata(legacy, source):
+    """As Glance 33: the same set of URLs in any order, with new metadata, is 200; the
+    data is neither checked again nor removed."""
+    image_id = active_image(legacy, source)
+    file_url, http_url = [item["url"] for item in show(legacy, image_id)["locations"]]
+    swapped = patch(legacy, image_id, replace_op([
+        loc(http_url, metadata={"k": "v"}), loc(file_url)]))
+    assert swapped.status_code == 200, swapped.text
+    expected = [{"url": http_url, "metadata": {"k": "v"}}, {"url": file_url, "metadata": {}}]
+    assert swapped.json()["locations"] == expected
+    image = show(legacy, image_id)
+    assert image["locations"] == expected
+    assert (image["status"], image["checksum"]) == ("active", MD5)
+    assert os.path.exists(file_url[len("file://"):])
+    # The first location now serves the data (the http copy: no ranges there).
+    ranged = requests.get(f"{legacy.url}/v2/images/{image_id}/file",
+                          headers={**MEMBER, "Range": "bytes=0-9"})
+    assert ranged.status_code == 400
+    back = patch(legacy, image_id, replace_op([loc(file_url), loc(http_url)]))
+    assert back.status_code == 200, back.text
+    assert [item["url"] for item in back.json()["locations"]] == [file_url, http_url]
+    data = requests.get(f"{legacy.url}/v2/images/{image_id}/file",
+                        headers={**MEMBER, "Range": "bytes=0-9"})
+    assert (data.status_code, data.content) == (206, DATA[:10])
+
+
+def test_replace_on_an_active_image_keeps_the_set_of_urls(legacy, source):
+    """Another set of URLs (new, fewer, more, repeated) is 400 'Original locations is
+    not empty', and nothing changes."""
+    image_id = active_image(legacy, source)
+    before = show(legacy, image_id)["locations"]
+    file_url, http_url = [item["url"] for item in before]
+    for value in ([loc(f"{source}/img2")], [loc(file_url)],
+                  [loc(file_url), loc(http_url), loc(f"{source}/img2")],
+                  [loc(file_url), loc(file_url)],
+                  [loc(file_url), loc(http_url), loc(http_url)]):
+        response = patch(legacy, image_id, replace_op(value))
+        assert response.status_code == 400, (value, response.text)
+        assert message(response).startswith("Original locations is not empty"), value
+        assert show(legacy, image_id)["locations"] == before
+
+
+def test_reordering_with_delayed_delete_keeps_the_data(start_server, source):
+    """The rows a reordering replaces are not queued for the scrubber."""
+    server = start_server({"DEFAULT": {"show_multiple_locations": "True",
+                                       "delayed_delete": "True"},
+                           "import_filtering_opts": LOOPBACK}, name="locations-delayed")
+    image_id = active_image(server, source)
+    file_url, http_url = [item["url"] for item in show(server, image_id)["locations"]]
+    response = patch(server, image_id, replace_op([loc(http_url), loc(file_url)]))
+    assert response.status_code == 200, response.text
+    with sqlite3.connect(server.state_path / "glance.sqlite") as conn:
+        rows = conn.execute("SELECT value, status FROM image_locations WHERE image_id = ?"
+                            " ORDER BY id", (image_id,)).fetchall()
+    assert ("pending_delete" not in {status for _, status in rows}), rows
+    assert [url for url, status in rows if status == "active"] == [http_url, file_url]
+
+
+@pytest.mark.parametrize(("attrs", "expected"), [
+    ({}, "Properties disk_format, container_format must be set prior to saving data."),
+    ({"disk_format": "raw"}, "Property container_format must be set prior to saving data.")],
+    ids=["neither", "no-container-format"])
+@pytest.mark.parametrize("op", ["add", "replace"])
+def test_first_location_needs_the_formats(legacy, source, attrs, expected, op):
+    """As Glance 33: a location is data, so a queued image needs both formats first."""
+    response = requests.post(f"{legacy.url}/v2/images", headers=MEMBER,
+                             json={"name": "bare", **attrs})
+    image_id = response.json()["id"]
+    ops = add_op(f"{source}/img") if op == "add" else replace_op([loc(f"{source}/img")])
+    response = patch(legacy, image_id, ops)
+    assert response.status_code == 400, response.text
+    assert message(response) == expected
+    image = show(legacy, image_id)
+    assert (image["status"], image["size"], image["locations"]) == ("queued", None, [])
 
 
 def test_remove_rules(legacy, source):
@@ -472,6 +549,21 @@ def test_add_location_hashes_in_the_background(modern, source):
     assert again.status_code == 409
     assert message(again).startswith(
         "It's not allowed to add locations if image status is active.")
+
+
+def test_add_location_without_formats_fails_in_the_background(modern, source):
+    """As Glance 33 the POST is accepted (202) and its task fails; unlike Glance,
+    nothing of the location is recorded."""
+    response = requests.post(f"{modern.url}/v2/images", headers=MEMBER, json={"name": "b"})
+    image_id = response.json()["id"]
+    assert post_location(modern, image_id, {"url": f"{source}/img"}).status_code == 202
+    task = wait_for_task(modern, image_id)
+    assert task["status"] == "failure"
+    assert task["message"] == ("Properties disk_format, container_format must be set "
+                               "prior to saving data.")
+    image = show(modern, image_id)
+    assert (image["status"], image["size"]) == ("queued", None)
+    assert get_locations(modern, image_id).json() == []
 
 
 def test_add_location_with_matching_validation_data(modern, source):

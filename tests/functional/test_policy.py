@@ -89,10 +89,25 @@ def test_widen_publicize_image(app, policy_rules):
 
 def test_narrowing_get_image_hides_instead_of_forbidding(app, policy_rules):
     image_id = app.post_json("/v2/images", {}, headers=OWNER).json["id"]
-    policy_rules({"get_image": "role:admin"})
+    policy_rules({"get_image": "rule:context_is_admin"})
     assert app.get(f"/v2/images/{image_id}", headers=OWNER,
                    expect_errors=True).status_int == 404
     assert app.get(f"/v2/images/{image_id}", headers=helpers.ADMIN).status_int == 200
+
+
+def test_narrowing_get_image_filters_the_listing(app, policy_rules):
+    """As in Glance: each image of the database's page is checked with get_image,
+    and a thinned full page still links to the next one."""
+    first = app.post_json("/v2/images", {"name": "narrow-a"}, headers=OWNER).json["id"]
+    second = app.post_json("/v2/images", {"name": "narrow-b", "visibility": "private"},
+                           headers=OWNER).json["id"]
+    listed = app.get("/v2/images?limit=2&sort=created_at:desc", headers=OWNER).json
+    assert [image["id"] for image in listed["images"]] == [second, first]
+    policy_rules({"get_image": "rule:context_is_admin or 'private':%(visibility)s"})
+    listed = app.get("/v2/images?limit=2&sort=created_at:desc", headers=OWNER).json
+    assert [image["id"] for image in listed["images"]] == [second]
+    assert listed["next"].endswith(f"marker={second}")
+    assert app.get("/v2/images", headers=helpers.ADMIN).json["images"]
 
 
 def test_deny_listing(app, policy_rules):
@@ -200,3 +215,35 @@ def test_permissive_policy_still_protects_other_projects_images(app, policy_rule
     assert app.put_json(f"{members}/{helpers.PROJECT_2}", {"status": "accepted"},
                         headers=OWNER, expect_errors=True).status_int == 403
     assert app.get(f"/v2/images/{image_id}", headers=OWNER).json["name"] is None
+
+
+def test_listings_are_filtered_by_the_show_rules(app, policy_rules):
+    """As in Glance: get_member filters a member list, get_metadef_namespace a
+    namespace list, get_metadef_object an object list."""
+    image_id = app.post_json("/v2/images", {}, headers=OWNER).json["id"]
+    members = f"/v2/images/{image_id}/members"
+    app.post_json(members, {"member": helpers.PROJECT_2}, headers=OWNER)
+    name = f"ns-{uuid.uuid4().hex[:10]}"
+    namespace = f"/v2/metadefs/namespaces/{name}"
+    app.post_json("/v2/metadefs/namespaces", {"namespace": name, "visibility": "public",
+                                              "owner": "another0project"},
+                  headers=helpers.ADMIN)
+    app.post_json(f"{namespace}/objects", {"name": "o1"}, headers=helpers.ADMIN)
+
+    def names() -> list[str]:
+        listed = app.get("/v2/metadefs/namespaces?limit=1000", headers=OWNER).json
+        return [ns["namespace"] for ns in listed["namespaces"]]
+
+    assert len(app.get(members, headers=OWNER).json["members"]) == 1
+    assert name in names()
+    assert len(app.get(f"{namespace}/objects", headers=OWNER).json["objects"]) == 1
+    policy_rules({"get_member": "rule:context_is_admin",
+                  "get_metadef_namespace": "rule:context_is_admin or "
+                                           "project_id:%(project_id)s",
+                  "get_metadef_object": "rule:context_is_admin"})
+    assert app.get(members, headers=OWNER).json["members"] == []
+    assert name not in names()
+    assert app.get(namespace, headers=OWNER, expect_errors=True).status_int == 404
+    policy_rules({"get_metadef_object": "rule:context_is_admin"})
+    assert app.get(f"{namespace}/objects", headers=OWNER).json["objects"] == []
+    app.delete(namespace, headers=helpers.ADMIN)

@@ -1,7 +1,7 @@
-"""The OpenStack Glance 33 compatibility tier: every test under tests/glance33 gets the
-``glance33`` marker and the Glance 33 virtualenv (harness.py installs it on first use).
+"""The Glance 33 compatibility tier (marker ``glance33``): tests that run OpenStack
+Glance 33.0.0 itself, from its own virtualenv (harness.py), and compare.
 
-Set GLANCE_SKIP_GLANCE33=1 to skip the tier on a machine without PyPI.
+Set GLANCE_SKIP_GLANCE33=1 to skip the tier (a machine without PyPI).
 """
 
 import os
@@ -9,11 +9,6 @@ import os
 import pytest
 
 from tests.glance33 import harness
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "glance33: runs OpenStack Glance 33 itself "
-                                       "(tests/glance33)")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -26,5 +21,13 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session", autouse=True)
 def glance33_venv():
-    """The Glance 33 virtualenv, installed once per machine."""
+    """Glance 33's virtualenv, installed on first use."""
+    if os.environ.get("GLANCE_SKIP_GLANCE33"):
+        return None
     return harness.install()
+
+
+@pytest.fixture(scope="session")
+def glance33(glance33_venv):
+    """The Glance 33 virtualenv, for tests that name it."""
+    return glance33_venv

@@ -25,8 +25,8 @@ import requests
 from tests import helpers
 from tests.glance33.server import identity
 
-MEMBER = identity("member,reader")
-OTHER = identity("member,reader", project=helpers.PROJECT_2, user="u2")
+MEMBER = identity("member,reader", helpers.PROJECT_1)
+OTHER = identity("member,reader", helpers.PROJECT_2, user="u2")
 PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
 OCTETS = {"Content-Type": "application/octet-stream"}
 

@@ -1,19 +1,17 @@
-"""OpenStack Glance 33 serving under uwsgi, as /work/shared/GLANCE-33-BEHAVIOUR.md ran it.
+"""OpenStack Glance 33 running under uwsgi, for tests that compare it with glance.
 
-``GlanceServer(directory, sections).start()`` writes a Glance config directory
-(``glance-api.conf`` from ``sections``, Glance's shipped paste file plus a ``noauth``
-flavor, the sdist's ``schema-image.json``) and starts uwsgi on a loopback port; it
-does not touch the database (the caller runs Glance's glance-manage, see
-:func:`glance_manage`). ``stop()`` ends that uwsgi by its process group id (recorded in
-``uwsgi.pid`` too).
-
-The ``noauth`` flavor is Glance's stock pipeline with its plain ``context`` filter and
-no authtoken: Glance then trusts ``X-Roles`` / ``X-Project-Id`` / ``X-User-Id`` when a
-request carries ``X-Identity-Status: Confirmed`` (:func:`identity`).
+Set up as in /work/shared/GLANCE-33-BEHAVIOUR.md: SQLite, ``enabled_backends =
+fs:file, web:http``, ``show_multiple_locations`` on, and a ``noauth`` paste flavor
+(Glance's shipped pipeline with its own ``context`` filter and no authtoken), so
+the caller is whoever the ``X-Identity-Status: Confirmed`` / ``X-Roles`` /
+``X-Project-Id`` headers say (:func:`identity`). Extra config sections (a policy
+file, say) go in ``sections``. One uwsgi worker with two threads: light on a
+shared machine.
 """
 
 from __future__ import annotations
 
+import configparser
 import os
 import shutil
 import signal
@@ -26,79 +24,79 @@ import requests
 from tests import helpers
 from tests.glance33 import harness
 
+# Glance's "keystone" pipeline without authtoken: its context filter reads the headers.
 NOAUTH_PIPELINE = "cors http_proxy_to_wsgi versionnegotiation osprofiler context rootapp"
 
 
-def identity(roles: str = "admin,member,reader", project: str = helpers.PROJECT_1,
-             user: str = "u1") -> dict[str, str]:
-    """Headers both implementations take as this identity (ours ignores the status)."""
-    return {"X-Identity-Status": "Confirmed", **helpers.identity(roles, project, user)}
-
-
-def glance_manage(config: Path, *args: str, timeout: float = 300
-                  ) -> subprocess.CompletedProcess:
-    """Glance 33's own ``glance-manage --config-file CONFIG ARGS`` (not checked)."""
-    harness.install()
-    return subprocess.run([str(harness.bin_path("glance-manage")), "--config-file",
-                           str(config), *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=config.parent)
+def identity(roles: str, project: str, user: str = "u1") -> dict[str, str]:
+    """Headers that both Glance's context filter and ours (noauth) take as the caller."""
+    return {"X-Identity-Status": "Confirmed", "X-Roles": roles, "X-Project-Id": project,
+            "X-User-Id": user}
 
 
 def _paste_ini() -> str:
+    """Glance 33's shipped paste file, plus the ``noauth`` flavor."""
     text = (harness.etc_dir() / "glance-api-paste.ini").read_text()
-    text = text.replace("[composite:api]\n", f"[composite:api]\nnoauth = {NOAUTH_PIPELINE}\n",
-                        1)
+    text = text.replace("[composite:api]\n",
+                        f"[composite:api]\nnoauth = {NOAUTH_PIPELINE}\n", 1)
     return text + ("\n[composite:glance-api-noauth]\n"
                    "paste.composite_factory = glance.api:root_app_factory\n"
                    "/: api\n/healthcheck: healthcheck\n")
 
 
-def write_ini(path: Path, sections: dict[str, dict[str, object]]) -> Path:
-    """An oslo.config file from ``{section: {key: value}}``."""
-    lines = []
-    for section, values in sections.items():
-        lines.append(f"[{section}]")
-        lines += [f"{key} = {value}" for key, value in values.items()]
-        lines.append("")
-    path.write_text("\n".join(lines))
-    return path
+def _write_config(directory: Path, port: int, sections: dict | None) -> Path:
+    etc = directory / "etc"
+    etc.mkdir(parents=True, exist_ok=True)
+    for name in ("images", "staging", "tasks"):
+        (directory / name).mkdir(exist_ok=True)
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_dict({
+        "DEFAULT": {"enabled_backends": "fs:file, web:http",
+                    "show_multiple_locations": "True",
+                    "log_file": str(directory / "glance-api.log"),
+                    "worker_self_reference_url": f"http://127.0.0.1:{port}"},
+        "database": {"connection": f"sqlite:///{directory / 'glance.sqlite'}"},
+        "glance_store": {"default_backend": "fs"},
+        "fs": {"filesystem_store_datadir": str(directory / "images")},
+        "os_glance_staging_store": {"filesystem_store_datadir": str(directory / "staging")},
+        "os_glance_tasks_store": {"filesystem_store_datadir": str(directory / "tasks")},
+        "paste_deploy": {"flavor": "noauth"},
+    })
+    parser.read_dict({section: {key: str(value) for key, value in values.items()}
+                      for section, values in (sections or {}).items()})
+    with (etc / "glance-api.conf").open("w") as handle:
+        parser.write(handle)
+    (etc / "glance-api-paste.ini").write_text(_paste_ini())
+    shutil.copy(harness.sdist_etc_dir() / "schema-image.json", etc / "schema-image.json")
+    return etc
 
 
-class GlanceServer:
-    """Glance 33 under uwsgi (one process, ``threads`` threads) on a loopback port."""
+class Glance33:
+    """Glance 33 on a loopback port: ``start()``, ``url``, ``stop()``."""
 
-    def __init__(self, directory: Path, sections: dict[str, dict[str, object]],
-                 threads: int = 4) -> None:
+    def __init__(self, directory: Path, sections: dict | None = None) -> None:
         self.directory = directory
-        self.etc = directory / "etc"
         self.port = helpers.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.threads = threads
+        self.etc = _write_config(directory, self.port, sections)
         self.log_path = directory / "uwsgi.log"
-        self.pid_path = directory / "uwsgi.pid"
         self.process: subprocess.Popen | None = None
-        config: dict[str, dict[str, object]] = {"DEFAULT": {"bind_port": self.port}}
-        for section, values in sections.items():
-            config.setdefault(section, {}).update(values)
-        config.setdefault("paste_deploy", {})["flavor"] = "noauth"
-        self.etc.mkdir(parents=True, exist_ok=True)
-        self.config = write_ini(self.etc / "glance-api.conf", config)
-        (self.etc / "glance-api-paste.ini").write_text(_paste_ini())
-        shutil.copy(harness.sdist_etc_dir() / "schema-image.json", self.etc)
 
-    def start(self, timeout: float = 120) -> GlanceServer:
+    def start(self, timeout: float = 180) -> Glance33:
         harness.install()
-        command = [str(harness.bin_path("uwsgi")),
-                   "--http-socket", f"127.0.0.1:{self.port}",
+        # Without PYTHONPATH: our own glance package must not shadow Glance's.
+        env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+               "OS_GLANCE_CONFIG_DIR": str(self.etc)}
+        subprocess.run([str(harness.bin_path("glance-manage")), "--config-file",
+                        str(self.etc / "glance-api.conf"), "db", "sync"],
+                       check=True, capture_output=True, env=env, timeout=600)
+        command = [str(harness.bin_path("uwsgi")), "--http-socket", f"127.0.0.1:{self.port}",
                    "--module", "glance.wsgi.api:application",
                    "--virtualenv", str(harness.VENV),
                    "--py-sys-executable", str(harness.python()),
-                   "--master", "--processes", "1", "--threads", str(self.threads),
-                   "--enable-threads", "--lazy-apps", "--die-on-term", "--need-app",
-                   "--http-chunked-input", "--add-header", "Connection: close",
-                   "--buffer-size", "65535", "--socket-timeout", "10",
-                   "--pidfile", str(self.pid_path)]
-        env = {**os.environ, "OS_GLANCE_CONFIG_DIR": str(self.etc)}
+                   "--master", "--processes", "1", "--threads", "2", "--enable-threads",
+                   "--lazy-apps", "--die-on-term", "--need-app", "--http-chunked-input",
+                   "--add-header", "Connection: close", "--buffer-size", "65535"]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                             cwd=self.directory, env=env,
@@ -111,17 +109,15 @@ class GlanceServer:
                 if requests.get(f"{self.url}/healthcheck", timeout=2).status_code == 200:
                     return self
             except (requests.ConnectionError, requests.Timeout):
-                time.sleep(0.2)
+                time.sleep(0.3)
         self.stop()
         raise RuntimeError(f"Glance 33 did not start:\n{self.log_path.read_text()[-3000:]}")
 
     def stop(self) -> None:
-        """SIGTERM to uwsgi's process group (it was started as a session leader)."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()

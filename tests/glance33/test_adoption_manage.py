@@ -21,7 +21,7 @@ from tests import helpers
 from tests.functional.db import schema
 from tests.functional.db.conftest import BACKENDS, create_database
 from tests.functional.db.manage_helpers import manage, write_config
-from tests.glance33.server import glance_manage, write_ini
+from tests.glance33.harness import glance_manage
 
 
 @pytest.fixture(params=BACKENDS)
@@ -37,7 +37,8 @@ def db_url(backend, tmp_path):
 @pytest.fixture
 def glance_db(db_url, tmp_path) -> tuple[Path, Path]:
     """A database synced by Glance 33's glance-manage; (Glance's config, ours)."""
-    glance_config = write_ini(tmp_path / "glance-33.conf", {"database": {"connection": db_url}})
+    glance_config = tmp_path / "glance-33.conf"
+    glance_config.write_text(f"[database]\nconnection = {db_url}\n")
     result = glance_manage(glance_config, "db", "sync")
     assert result.returncode == 0, result.stderr[-2000:]
     return glance_config, write_config(tmp_path, db_url)

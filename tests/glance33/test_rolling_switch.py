@@ -39,10 +39,11 @@ from tests.functional.db.conftest import BACKENDS, create_database
 from tests.functional.db.manage_helpers import manage
 from tests.functional.http_source import HTTPSource
 from tests.glance33 import harness
+from tests.glance33.harness import glance_manage
 from tests.glance33.load import MEMBER, OCTETS, OTHER, PATCH, MixedLoad
-from tests.glance33.server import GlanceServer, glance_manage, identity
+from tests.glance33.server import Glance33, identity
 
-ADMIN = identity()
+ADMIN = identity("admin,member,reader", helpers.PROJECT_1)
 SECONDS = float(os.environ.get("GLANCE33_SWITCH_SECONDS", "30"))
 WEB_DATA = os.urandom(40 * 1024)
 
@@ -72,13 +73,12 @@ class Cluster:
             "fs": {"filesystem_store_datadir": root / "images"},
             "os_glance_staging_store": {"filesystem_store_datadir": root / "staging"},
             "os_glance_tasks_store": {"filesystem_store_datadir": root / "tasks"},
+            "import_filtering_opts": {"allowed_hosts": "[127.0.0.1]", "allowed_ports": "[]"},
         }
-        self.glance = GlanceServer(root / "glance", {
-            **shared, "import_filtering_opts": {"allowed_hosts": "[127.0.0.1]",
-                                                "allowed_ports": "[]"}})
-        self.ours_config = helpers.write_config(root / "ours", {
-            **shared, "import_filtering_opts": {"allowed_hosts": "127.0.0.1",
-                                                "allowed_ports": ""}})
+        # The same options on both sides (Glance's also names its log file and its
+        # worker_self_reference_url: Glance then records where an image was staged).
+        self.glance = Glance33(root / "glance", shared)
+        self.ours_config = helpers.write_config(root / "ours", shared)
         self.web_url = web_url
         self.ours: helpers.Server | None = None
 
@@ -320,7 +320,7 @@ def test_rolling_switch(backend, db_url, tmp_path, capsys):
     try:
         _rolling_switch(backend, db_url, tmp_path, capsys)
     except BaseException:
-        for name, log in (("Glance 33", tmp_path / "glance" / "uwsgi.log"),
+        for name, log in (("Glance 33", tmp_path / "glance" / "glance-api.log"),
                           ("glance", tmp_path / "ours" / "glance-api.log")):
             print(f"--- {name} errors ({log}) ---\n{_errors(log)}")
         raise
@@ -333,7 +333,7 @@ def _rolling_switch(backend: str, db_url: str, tmp_path: Path, capsys) -> None:
         glance = cluster.glance
         for args in (["db", "sync"], ["db", "load_metadefs", "--path",
                                       str(harness.etc_dir() / "metadefs")]):
-            result = glance_manage(glance.config, *args)
+            result = glance_manage(glance.etc / "glance-api.conf", *args)
             assert result.returncode == 0, result.stderr[-2000:]
         glance.start()
         try:

@@ -1,4 +1,5 @@
-"""The context filter: identity headers -> RequestContext, per flavor."""
+"""The context filters: identity headers -> RequestContext, per flavor; Glance's
+``context`` and ``unauthenticated-context`` semantics."""
 
 import pytest
 import webob
@@ -8,7 +9,9 @@ from oslo_policy import policy as oslo_policy
 
 import glance.conf  # noqa: F401 - registers [paste_deploy]
 from glance import policies, policy
+from glance.api.middleware import auth
 from glance.api.middleware import context as context_middleware
+from glance.conf import paste
 
 CONF = cfg.CONF
 
@@ -30,12 +33,18 @@ def flavor(monkeypatch):
     enforcer.register_defaults(policies.list_rules())
     monkeypatch.setattr(policy, "get_enforcer", lambda: enforcer)
 
-    def _set(name: str):
+    def _set(name: str | None):
+        """The context filter as our pipeline has it: behind the noauth filter for
+        noauth, alone (the headers as auth_token leaves them) for keystone."""
         CONF.set_override("flavor", name, "paste_deploy")
-        return context_middleware.ContextMiddleware(_echo)
+        middleware = context_middleware.ContextMiddleware(_echo)
+        if paste.auth_flavor() == "noauth":
+            return auth.filter_factory({})(middleware)
+        return middleware
 
     yield _set
     CONF.clear_override("flavor", "paste_deploy")
+    CONF.clear_override("allow_anonymous_access")
 
 
 def _call(app, headers: dict) -> webob.Response:
@@ -88,3 +97,53 @@ def test_glance_cache_flavors_authenticate_like_keystone(flavor, name):
     body = _call(app, {"X-Identity-Status": "Confirmed", "X-Project-Id": "p1",
                        "X-Roles": "reader"}).json
     assert body["project_id"] == "p1" and body["is_admin"] is False
+
+
+def test_unset_flavor_is_noauth(flavor):
+    body = _call(flavor(None), {}).json
+    assert body["is_admin"] is True and body["project_id"] is None
+
+
+def test_roles_are_lowercased_as_glance_does(flavor):
+    body = _call(flavor("keystone"), {"X-Identity-Status": "Confirmed",
+                                      "X-Roles": "Member,READER"}).json
+    assert sorted(body["roles"]) == ["member", "reader"]
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-Roles": "admin", "X-Project-Id": "p1"},
+                                     {"X-Identity-Status": "Invalid"}])
+def test_context_filter_alone_needs_a_confirmed_identity(flavor, headers):
+    """Glance's ContextMiddleware: no X-Identity-Status: Confirmed -> 401."""
+    request = webob.Request.blank("/v2/images", headers=headers)
+    assert request.get_response(flavor("keystone")).status_int == 401
+    assert "glance.context" not in request.environ
+
+
+def test_anonymous_access_is_read_only(flavor):
+    CONF.set_override("allow_anonymous_access", True)
+    app = flavor("keystone")
+    body = _call(app, {"X-Identity-Status": "Invalid"}).json
+    assert body == {"project_id": None, "user_id": None, "roles": [], "is_admin": False,
+                    "system_scope": None, "owner": None}
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        refused = webob.Request.blank("/v2/images", method=method).get_response(app)
+        assert refused.status_int == 403
+        assert "Read-only access" in refused.text
+    confirmed = _call(app, {"X-Identity-Status": "Confirmed", "X-Project-Id": "p1",
+                            "X-Roles": "member"}).json
+    assert confirmed["project_id"] == "p1"
+
+
+def test_allow_anonymous_access_option():
+    opt = CONF._opts["allow_anonymous_access"]["opt"]
+    assert isinstance(opt, cfg.BoolOpt) and opt.default is False
+    assert CONF.allow_anonymous_access is False
+
+
+def test_unauthenticated_context_is_admin_without_roles(flavor):
+    """Glance's unauthenticated-context: is_admin, no roles, user or project, whatever
+    the headers say."""
+    app = context_middleware.UnauthenticatedContextMiddleware(_echo)
+    body = _call(app, {"X-Roles": "member", "X-Project-Id": "p1"}).json
+    assert body == {"project_id": None, "user_id": None, "roles": [], "is_admin": True,
+                    "system_scope": None, "owner": None}

@@ -28,6 +28,11 @@ class AllowAll:
     def authorize(self, context, action: str, target: dict) -> None:
         self.calls.append((action, target))
 
+    def filter_allowed(self, context, action: str, items, target_of) -> list:
+        items = list(items)
+        self.calls += [(action, target_of(item)) for item in items]
+        return items
+
 
 class FakeDB:
     def __init__(self) -> None:
@@ -60,11 +65,16 @@ def setup():
     return MemberService(db=db, enforcer=policy, images=FakeImages(image)), image, policy, db
 
 
-def test_owner_adds_and_the_target_names_the_member(setup):
+def test_member_rules_get_the_image_target_as_in_glance(setup):
+    """member_id is the calling member project, not the membership the call names."""
     service, image, policy, db = setup
     service.create(_ctx("owner"), image.id, "p2")
     action, target = policy.calls[-1]
     assert action == "add_member"
+    assert target["project_id"] == "owner" and target["member_id"] is None
+    service.update(_ctx("p2"), image.id, "p2", "accepted")
+    action, target = policy.calls[-1]
+    assert action == "modify_member"
     assert target["project_id"] == "owner" and target["member_id"] == "p2"
 
 

@@ -150,6 +150,8 @@ def _agree(served: Any, doc: Any, served_root: dict, doc_root: dict, where: str)
                     sorted(map(str, documented)), f"{where}: {key}"
             else:
                 assert documented == value, f"{where}: {key} {documented!r} != {value!r}"
+    # The served `is_base` (a Glance extension clients read) is `x-is-base` here.
+    assert doc.get("x-is-base", True) == served.get("is_base", True), f"{where}: is_base"
     if "properties" in served:
         assert set(doc.get("properties", {})) == set(served["properties"]), where
         for prop, sub in served["properties"].items():

@@ -57,7 +57,7 @@ class DiscoveryController:
 
     def get_stores_detail(self, request: wsgi.Request) -> dict:
         context = request.context
-        policy.authorize(context, "stores_info_detail", {"project_id": context.project_id})
+        policy.authorize(context, "stores_info_detail", {})  # Glance's target
         if not image_store.is_multi_store():
             raise exception.NotFound("Multi backend is not supported at this site.")
         stores = []

@@ -4,7 +4,11 @@ Downloads are WebOb conditional responses: a single ``Range`` (206, or 416 with
 ``Content-Range: bytes */size``), ``If-Range`` and ``If-None-Match`` against the
 ETag (the image's os_hash, else its md5) are WebOb's work through the body's
 ``app_iter_range``. Several ranges in one request are answered here with
-``multipart/byteranges``. Without a range, a local file goes to the server's
+``multipart/byteranges``. A last-byte-pos past the end (of any length) is
+clamped; a first-byte-pos past it is 416. The deprecated ``Content-Range``
+request header (taken off by ``glance.api.middleware.range``) is answered here
+too: a range inside the image as the ``Range`` it means, anything else 416 with
+Glance's messages. Without a range, a local file goes to the server's
 ``wsgi.file_wrapper`` (sendfile).
 """
 
@@ -21,7 +25,7 @@ from oslo_config import cfg
 from glance import exception, image_cache, notifier
 from glance import store as image_store
 from glance.api import wsgi
-from glance.api.middleware.range import LEGACY_RANGE_ENV
+from glance.api.middleware.range import LEGACY_RANGE_ENV, LegacyRange, byte_position
 from glance.api.v2.images import check_image_id
 from glance.domain.image import Image
 from glance.services.image_data import ImageDataService
@@ -29,7 +33,7 @@ from glance.services.image_data import ImageDataService
 CONF = cfg.CONF
 READ_CHUNK = 1024 * 1024
 MAX_RANGES = 100
-_SPEC_RE = re.compile(r"^(\d{0,30})-(\d{0,30})$")
+_SPEC_RE = re.compile(r"^(\d*)-(\d*)$")
 
 
 class RangeNotSatisfiable(exception.GlanceException):
@@ -121,14 +125,14 @@ def parse_ranges(header: str, size: int) -> list[tuple[int, int]] | None:
         first, last = match.groups()
         parsed += 1
         if first:
-            start = int(first)
-            if last and int(last) < start:
+            start = byte_position(first)
+            if last and byte_position(last) < start:
                 return None
-            stop = min(int(last) + 1, size) if last else size
+            stop = min(byte_position(last) + 1, size) if last else size
             if start < size:
                 resolved.append((start, stop))
-        elif int(last) > 0 and size > 0:
-            resolved.append((max(0, size - int(last)), size))
+        elif byte_position(last) > 0 and size > 0:
+            resolved.append((max(0, size - byte_position(last)), size))
     if parsed == 0 or parsed > MAX_RANGES:
         return None
     return resolved
@@ -246,6 +250,8 @@ class ResponseSerializer:
         response.app_iter = data.body
         response.content_length = size
         response.conditional_response = True
+        if LEGACY_RANGE_ENV in request.environ:
+            self._legacy_range(request, data, request.environ[LEGACY_RANGE_ENV], size)
         range_header = request.headers.get("Range")
         if range_header:
             self._check_ranges(request, response, data, range_header, size)
@@ -255,9 +261,28 @@ class ResponseSerializer:
             response.content_length = size
 
     @staticmethod
+    def _legacy_range(request: wsgi.Request, data: ImageData, legacy: LegacyRange | None,
+                      size: int) -> None:
+        """The deprecated ``Content-Range`` request header, with Glance's 416s; a
+        range inside the image becomes the ``Range`` it means."""
+        if legacy is None:
+            message = "Invalid Content-Range header."
+        elif legacy.first >= size and legacy.length is not None:
+            message = ("Invalid start position in Content-Range header. Start position "
+                       f"MUST be in the inclusive range [0, {size - 1}].")
+        elif legacy.last >= size:  # Glance serves a short 206 for it with a length
+            message = ("Invalid stop position in Content-Range header. The stop position "
+                       f"MUST be in the inclusive range [0, {size - 1}].")
+        else:
+            request.environ["HTTP_RANGE"] = f"bytes={legacy.first}-{legacy.last}"
+            return
+        data.body.close()
+        raise RangeNotSatisfiable(size, message)
+
+    @staticmethod
     def _check_ranges(request: wsgi.Request, response: webob.Response, data: ImageData,
                       header: str, size: int) -> None:
-        """Legacy-header strictness, suffix-0 and several ranges; one range is WebOb's."""
+        """Suffix-0 and several ranges; one range is WebOb's."""
         ranges = parse_ranges(header, size)
         if ranges is None:  # not a valid range set: ignored (and kept from WebOb)
             del request.environ["HTTP_RANGE"]
@@ -266,18 +291,17 @@ class ResponseSerializer:
             return
         if not ranges:
             data.body.close()
+            specs = header.partition("=")[2].split(",")
+            if len(specs) == 1 and not specs[0].strip().startswith("-") and size > 0:
+                raise RangeNotSatisfiable(
+                    size, "Invalid start position in Range header. Start position MUST "
+                    f"be in the inclusive range [0, {size - 1}].")
             raise RangeNotSatisfiable(size)
         if not data.ranges_supported:  # as Glance: 400, the store reads from the start
             data.body.close()
             raise exception.BadRequest(
                 "The store holding this image's data cannot serve part of it; "
                 "download the whole image instead.")
-        if request.environ.get(LEGACY_RANGE_ENV) and ranges[0][1] < \
-                int(header.rpartition("-")[2] or 0) + 1:
-            data.body.close()
-            raise RangeNotSatisfiable(
-                size, "Invalid stop position in Content-Range header. The stop position "
-                f"MUST be in the inclusive range [0, {size - 1}].")
         if len(ranges) == 1:
             # WebOb serves it; hand it the resolved form (it mishandles a suffix
             # longer than the image, and spacing/case variants).

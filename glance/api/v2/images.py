@@ -168,7 +168,10 @@ class ImagesController:
         return self.service.create(request.context, attributes)
 
     def index(self, request: wsgi.Request, query: ImageQuery) -> tuple[list[Image], int]:
-        return self.service.list(request.context, query), query.limit
+        page = self.service.list(request.context, query)
+        # A page thinned by the get_image policy still links to the next one when the
+        # database's page was full (as Glance does): the threshold is what is left.
+        return page, (len(page) or query.limit) if page.full else query.limit
 
     def show(self, request: wsgi.Request, image_id: str) -> Image:
         check_image_id(image_id)

@@ -72,11 +72,31 @@ def route_table() -> list[wsgi.Route]:
     ]
 
 
+MOUNT = "/v2"
+
+
+def unmount(environ: dict) -> None:
+    """Put a ``/v2`` urlmap mount point back into PATH_INFO.
+
+    glance's own paste file runs this app at the root (PATH_INFO ``/v2/...``);
+    OpenStack Glance's mounts it at ``/v2`` (SCRIPT_NAME ``.../v2``, PATH_INFO
+    ``/images``). Both end up as the former, so routes and links are the same.
+    """
+    script = environ.get("SCRIPT_NAME", "")
+    if script.endswith(MOUNT):
+        environ["SCRIPT_NAME"] = script[:-len(MOUNT)]
+        environ["PATH_INFO"] = MOUNT + environ.get("PATH_INFO", "")
+
+
 class API(wsgi.Router):
-    """The /v2 application."""
+    """The /v2 application, at the root or mounted at ``/v2``."""
 
     @classmethod
     def factory(cls, global_conf: dict, **local_conf) -> "API":
         tasks.recover_interrupted_tasks()
         image_cache.start()
         return cls(route_table())
+
+    def __call__(self, environ: dict, start_response):
+        unmount(environ)
+        return super().__call__(environ, start_response)

@@ -557,12 +557,15 @@ def image_update_with_locations(context, image_id: str, values: dict[str, Any],
                                 locations: list[dict[str, Any]], expected_status: str,
                                 properties: dict[str, str | None] | None = None,
                                 tags: Iterable[str] | None = None,
-                                removed_status: str = "deleted") -> dict[str, Any]:
+                                removed_status: str = "deleted",
+                                released_ids: Iterable[int] = ()) -> dict[str, Any]:
     """Change an image and set its full list of active locations, atomically.
 
     ``locations`` holds ``{"url", "metadata"}`` dicts, with the ``id`` of the row
-    for the ones kept; active rows not listed get ``removed_status``. The write
-    only happens while the image is ``expected_status`` (Conflict otherwise).
+    for the ones kept; active rows not listed get ``removed_status``, except
+    ``released_ids`` (rows whose URL lives on in a new row: a reordering), which are
+    just deleted. The write only happens while the image is ``expected_status``
+    (Conflict otherwise).
     """
     with _writer() as session:
         row = _change_row(session, context, image_id, values, expected_status)
@@ -576,10 +579,11 @@ def image_update_with_locations(context, image_id: str, values: dict[str, Any],
                                            ImageLocation.deleted.is_(False),
                                            ImageLocation.status == "active")).scalars()}
         kept = {loc["id"] for loc in locations if loc.get("id") in existing}
+        released = set(released_ids)
         for loc_id, loc in existing.items():
             if loc_id not in kept:
-                loc.status = removed_status
-                if removed_status == "deleted":
+                loc.status = "deleted" if loc_id in released else removed_status
+                if loc.status == "deleted":
                     loc.deleted, loc.deleted_at = True, now
         for wanted in locations:
             if wanted.get("id") in existing:
