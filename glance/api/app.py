@@ -24,7 +24,7 @@ from glance import (
 from glance import store as image_store
 from glance.api import flavors
 from glance.conf import libraries, unsupported, validate
-from glance.db import migration
+from glance.db import adoption, migration
 from glance.db.sqlalchemy import engine as db_engine
 
 CONF = cfg.CONF
@@ -120,10 +120,30 @@ def prepare_state() -> None:
     state_path = os.path.abspath(CONF.state_path)
     os.makedirs(state_path, exist_ok=True)
     CONF.set_override("state_path", state_path)
+    _check_schema()
     if CONF.database.connection.startswith("sqlite") and not migration.is_current():
-        LOG.info("Creating or upgrading the embedded SQLite database")
-        migration.db_sync()
+        applied = migration.db_sync()
+        if applied:
+            LOG.info("Created or upgraded the embedded SQLite database: %s",
+                     ", ".join(applied))
     db_engine.dispose()
+
+
+def _check_schema() -> None:
+    """Refuse to serve an OpenStack Glance database not adopted yet (every request
+    would fail on it) or one glance-manage refuses; a database that does not answer
+    yet is left to the requests (they report it)."""
+    try:
+        detected = migration.detect()
+    except migration.UnsupportedDatabase:
+        raise
+    except Exception as err:  # noqa: BLE001 - the database may come up later
+        LOG.warning("Could not check the database schema at start-up: %s", err)
+        return
+    if detected.kind is adoption.Kind.GLANCE:
+        raise RuntimeError("This is an OpenStack Glance database that glance-manage has "
+                           "not adopted yet: run `glance-manage db sync` first (Glance "
+                           "nodes may keep serving it).")
 
 
 def check_paste() -> str:

@@ -22,7 +22,7 @@ import glance.conf  # noqa: E402,F401 - registers every option
 from glance import version  # noqa: E402
 from glance.api import app as glance_app  # noqa: E402
 from glance.conf import validate  # noqa: E402
-from glance.db import migration, purge  # noqa: E402
+from glance.db import adoption, migration, purge  # noqa: E402
 from glance.db.sqlalchemy import engine as db_engine  # noqa: E402
 
 CONF = cfg.CONF
@@ -47,6 +47,15 @@ NEXT_STEP = {
         "Your database is not up to date. Your next step is to run "
         "`glance-manage db contract`."),
 }
+
+
+ADOPTION_STOP = (
+    "Contract was not run: this database was adopted from OpenStack Glance, whose "
+    "nodes may still serve it, and contract would break them. Once no Glance node is "
+    "left, run `glance-manage db contract`.")
+CONTRACT_PENDING_GLANCE = (
+    "Your database is not up to date. Your next step is to run `glance-manage db "
+    "contract`, once no OpenStack Glance node serves this database any more.")
 
 
 class UsageError(Exception):
@@ -78,9 +87,14 @@ def _max_rows(text: str) -> int:
 # -- db actions --------------------------------------------------------------------------
 
 def _version() -> int:
+    detected = migration.detect()
     heads = migration.current_heads()
-    print(", ".join(sorted(heads)) if heads else
-          "Database is not under migration control; run `glance-manage db sync`.")
+    note = adoption.describe(detected)
+    if heads:
+        print(", ".join(sorted(heads)) + (f" ({note})" if note else ""))
+    else:
+        print(note or "Database is not under migration control; run "
+                      "`glance-manage db sync`.")
     return 0
 
 
@@ -91,11 +105,22 @@ def _report(applied: list[str], phase: str) -> None:
         print(f"No {phase} migrations pending.")
 
 
+def _adopted_note(applied: list[str]) -> None:
+    if adoption.ADOPT_STEP in applied:
+        print(f"Adopted the {adoption.GLANCE_RELEASES} database: Glance nodes keep "
+              "serving it until contract.")
+
+
 def _sync() -> int:
     if CONF.category.check:
         return _check()
     applied = migration.db_sync()
-    if applied:
+    _adopted_note(applied)
+    if migration.adoption_pending():
+        if applied:
+            print(f"Upgraded database to: {', '.join(sorted(migration.current_heads()))}")
+        print(ADOPTION_STOP)
+    elif applied:
         print(f"Upgraded database to: {', '.join(sorted(migration.current_heads()))}")
         print("Database is synced successfully.")
     else:
@@ -106,6 +131,7 @@ def _sync() -> int:
 def _expand() -> int:
     applied = migration.expand()
     _report(applied, "expand")
+    _adopted_note(applied)
     if applied:
         print("Database expansion succeeded. Next: `glance-manage db migrate`.")
     else:
@@ -116,7 +142,10 @@ def _expand() -> int:
 def _migrate() -> int:
     applied = migration.migrate()
     _report(applied, "data")
-    if applied:
+    if applied and migration.adoption_pending():
+        print("Data migration succeeded. Next, once no OpenStack Glance node serves this "
+              "database any more: `glance-manage db contract`.")
+    elif applied:
         print("Data migration succeeded. Next, once every node runs the new release: "
               "`glance-manage db contract`.")
     else:
@@ -125,25 +154,35 @@ def _migrate() -> int:
 
 
 def _contract() -> int:
-    applied = migration.contract()
+    applied = migration.contract(force=CONF.category.force)
     _report(applied, "contract")
+    if adoption.FINISH_STEP in applied:
+        print("The database is no longer an OpenStack Glance database: Glance's "
+              "glance-manage and glance-api must not use it any more.")
     print("Database contraction succeeded." if applied else
           "Database is up to date. No migrations needed.")
     return 0
 
 
 def _check() -> int:
+    detected = migration.detect()
     result, steps = migration.check()
+    message = NEXT_STEP[result]
+    if detected.adopting and result == migration.CheckResult.CONTRACT_PENDING:
+        message = CONTRACT_PENDING_GLANCE
     if CONF.category.format == "json":
         print(json.dumps({
             "exit_code": int(result), "status": result.name.lower(),
-            "message": NEXT_STEP[result],
+            "message": message,
             "current": sorted(migration.current_heads()),
+            "glance_adoption": detected.kind.value if detected.adopting else None,
             "pending": [{"phase": s.phase, "revision": s.revision,
                          "description": s.description} for s in steps],
         }, indent=2))
         return int(result)
-    print(NEXT_STEP[result])
+    print(message)
+    if detected.adopting:
+        print(adoption.describe(detected))
     if steps:
         print("Pending steps, in the order they will run:")
         for number, step in enumerate(steps, 1):
@@ -227,6 +266,13 @@ def _load_args(parser: argparse.ArgumentParser) -> None:
                         help="With --merge: replace existing namespaces entirely.")
 
 
+def _contract_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--force", action="store_true",
+                        help="On a database adopted from OpenStack Glance: contract even "
+                             "though Glance wrote to it in the last minutes (only once "
+                             "you know no Glance node is left).")
+
+
 def _path_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--path", default=None, help="Directory to write definitions to.")
 
@@ -244,7 +290,7 @@ ACTIONS: dict[str, tuple[Callable[[], int], str, Callable, str | None]] = {
                _no_args, None),
     "migrate": (_migrate, "Phase 2: data migrations (after expand).", _no_args, None),
     "contract": (_contract, "Phase 3: remove old schema (after migrate, once every node "
-                 "runs the new release).", _no_args, None),
+                 "runs the new release).", _contract_args, None),
     "check": (_check, "Report pending migrations through the exit code; change nothing.",
               _format_arg, CHECK_EPILOG),
     "purge": (_purge, "Hard-delete soft-deleted rows of every table except images.",
@@ -326,15 +372,13 @@ def main(argv: list[str] | None = None) -> int:
     action = CONF.category.action
     try:
         return ACTIONS[action][0]()
-    except migration.MigrationOrderError as err:
-        print(f"ERROR: {err}", file=sys.stderr)
-        return 1
     except Exception as err:  # noqa: BLE001 - one line, no traceback
+        ours = isinstance(err, (migration.MigrationOrderError, migration.UnsupportedDatabase))
+        text = str(err) if ours else f"{type(err).__name__}: {_one_line(err)}"
         if action == "check" or (action == "sync" and CONF.category.check):
             if CONF.category.format == "json":
-                print(json.dumps({"exit_code": 1, "status": "error",
-                                  "message": _one_line(err)}))
-        print(f"ERROR: {type(err).__name__}: {_one_line(err)}", file=sys.stderr)
+                print(json.dumps({"exit_code": 1, "status": "error", "message": text}))
+        print(f"ERROR: {text}", file=sys.stderr)
         return 1
     finally:
         try:

@@ -11,6 +11,13 @@ The alembic tree has one root (``0001_initial``) and three branches:
 
 A revision whose branch has no label (the root) counts as expand. ``db sync``
 runs expand, migrate and contract in that order.
+
+An OpenStack Glance 2024.1-33 database (alembic head ``2024_1_contract01``) is
+adopted through the same phases (glance/db/adoption.py): expand first runs the
+adoption step, our revisions are recorded in ``alembic_version_adoption`` until
+contract, ``db sync`` stops before contract (Glance nodes may still serve the
+database), and ``db contract`` ends with moving our revisions into
+``alembic_version``. Older Glance databases and unknown revisions are refused.
 """
 
 import enum
@@ -24,7 +31,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
 
-from glance.db.sqlalchemy import data_migrations
+from glance.db import adoption
+from glance.db.sqlalchemy import data_migrations, models
 from glance.db.sqlalchemy import engine as db_engine
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "sqlalchemy", "migrations")
@@ -35,6 +43,13 @@ DATA_BATCH_SIZE = 500
 
 class MigrationOrderError(Exception):
     """A phase was asked for before the phases it needs have run."""
+
+
+class ContractRefused(MigrationOrderError):
+    """The adoption's contract must not run yet (Glance still writing, duplicates)."""
+
+
+UnsupportedDatabase = adoption.UnsupportedDatabase
 
 
 class CheckResult(enum.IntEnum):
@@ -56,11 +71,13 @@ class Step:
     description: str
 
 
-def alembic_config(connection=None) -> Config:
-    """An alembic Config pointing at our migrations, bound to ``connection``."""
+def alembic_config(connection=None, version_table: str = adoption.VERSION_TABLE) -> Config:
+    """An alembic Config pointing at our migrations, bound to ``connection``, recording
+    revisions in ``version_table``."""
     config = Config(os.path.join(MIGRATIONS_DIR, "alembic.ini"))
     config.set_main_option("script_location", MIGRATIONS_DIR)
     config.attributes["connection"] = connection
+    config.attributes["version_table"] = version_table
     return config
 
 
@@ -77,10 +94,27 @@ def script_heads() -> tuple[str, ...]:
     return tuple(_script().get_heads())
 
 
-def current_heads(engine: sqlalchemy.engine.Engine | None = None) -> tuple[str, ...]:
-    """Revisions the database is at (empty when never migrated)."""
+def detect(engine: sqlalchemy.engine.Engine | None = None) -> adoption.Detected:
+    """Whose database this is (ours, Glance's, adopting); UnsupportedDatabase if neither."""
+    known = {revision.revision for revision in _script().walk_revisions()}
     with _engine(engine).connect() as connection:
-        return tuple(MigrationContext.configure(connection).get_current_heads())
+        return adoption.detect(connection, known)
+
+
+def _heads(engine: sqlalchemy.engine.Engine, detected: adoption.Detected) -> tuple[str, ...]:
+    if detected.kind is adoption.Kind.GLANCE:
+        return ()
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"version_table": detected.version_table})
+        return tuple(context.get_current_heads())
+
+
+def current_heads(engine: sqlalchemy.engine.Engine | None = None) -> tuple[str, ...]:
+    """Our revisions the database is at (empty when never migrated, or a Glance
+    database not adopted yet)."""
+    engine = _engine(engine)
+    return _heads(engine, detect(engine))
 
 
 def _branch(script: ScriptDirectory, phase: str) -> list[Script]:
@@ -117,10 +151,17 @@ def _description(revision: Script) -> str:
 
 
 def pending_steps(engine: sqlalchemy.engine.Engine | None = None) -> list[Step]:
-    """Revisions not yet applied, phase by phase, each phase in execution order."""
+    """Revisions not yet applied, phase by phase, each phase in execution order (with
+    the adoption's own first and last steps on a Glance database)."""
+    engine = _engine(engine)
+    detected = detect(engine)
     script = _script()
-    applied = _applied(script, current_heads(engine))
     steps: list[Step] = []
+    if detected.kind is adoption.Kind.GLANCE:
+        steps.append(Step(EXPAND, adoption.ADOPT_STEP, adoption.ADOPT_DESCRIPTION))
+        applied = _applied(script, [adoption.PIN])
+    else:
+        applied = _applied(script, _heads(engine, detected))
     listed: set[str] = set()
     for phase in PHASES:
         for revision in _branch(script, phase):
@@ -129,6 +170,8 @@ def pending_steps(engine: sqlalchemy.engine.Engine | None = None) -> list[Step]:
             listed.add(revision.revision)
             if revision.revision not in applied:
                 steps.append(Step(phase, revision.revision, _description(revision)))
+    if detected.adopting:
+        steps.append(Step(CONTRACT, adoption.FINISH_STEP, adoption.FINISH_DESCRIPTION))
     return steps
 
 
@@ -145,20 +188,56 @@ def check(engine: sqlalchemy.engine.Engine | None = None) -> tuple[CheckResult, 
     return CheckResult.UP_TO_DATE, steps
 
 
-def _upgrade(engine: sqlalchemy.engine.Engine, revision: str) -> None:
-    with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), revision)
+def _lock_tables(connection: sqlalchemy.Connection) -> None:
+    """On PostgreSQL, take every table's ACCESS EXCLUSIVE lock up front, parents first.
+
+    PostgreSQL runs a phase in one transaction; its DDL would otherwise lock table
+    after table, and a request reading an image (images, then its child tables) could
+    hold one of them while waiting for another: a deadlock, whose victim is the
+    request. With the locks taken in the order requests take them, requests wait
+    for the few seconds the phase lasts instead.
+    """
+    if connection.dialect.name != "postgresql":
+        return
+    present = set(sqlalchemy.inspect(connection).get_table_names())
+    tables = [t.name for t in models.Base.metadata.sorted_tables if t.name in present]
+    if tables:
+        connection.exec_driver_sql(f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE")
+
+
+def _upgrade(engine: sqlalchemy.engine.Engine, revision: str,
+             version_table: str | None = None, lock: bool = False) -> None:
+    version_table = version_table or detect(engine).version_table
+    with engine.begin() as connection, adoption.quiet_check_constraints():
+        if lock:
+            _lock_tables(connection)
+        command.upgrade(alembic_config(connection, version_table), revision)
 
 
 def _pending(engine: sqlalchemy.engine.Engine, phase: str) -> list[Step]:
     return [step for step in pending_steps(engine) if step.phase == phase]
 
 
+def _adopt(engine: sqlalchemy.engine.Engine) -> list[str]:
+    """The adoption's expand step: Glance's schema -> ours at PIN, then stamp PIN."""
+    script = _script()
+    modules = {revision.revision: revision.module for revision in script.walk_revisions()}
+    with engine.begin() as connection, adoption.quiet_check_constraints():
+        _lock_tables(connection)
+        done = adoption.adopt(connection, modules)
+        context = MigrationContext.configure(
+            connection, opts={"version_table": adoption.ADOPTION_VERSION_TABLE})
+        context.stamp(script, adoption.PIN)
+    return done
+
+
 def expand(engine: sqlalchemy.engine.Engine | None = None) -> list[str]:
-    """Apply the pending expand revisions; returns their ids (empty: nothing to do)."""
+    """Apply the pending expand steps; returns their ids (empty: nothing to do)."""
     engine = _engine(engine)
     steps = _pending(engine, EXPAND)
-    if steps:
+    if steps and steps[0].revision == adoption.ADOPT_STEP:
+        _adopt(engine)
+    if any(step.revision != adoption.ADOPT_STEP for step in steps):
         _upgrade(engine, f"{EXPAND}@head")
     return [step.revision for step in steps]
 
@@ -197,9 +276,16 @@ def data_rows_pending(engine: sqlalchemy.engine.Engine | None = None) -> int:
     return total
 
 
-def contract(engine: sqlalchemy.engine.Engine | None = None) -> list[str]:
-    """Apply the pending contract revisions, refusing while expand or migrate is pending."""
+def contract(engine: sqlalchemy.engine.Engine | None = None, force: bool = False
+             ) -> list[str]:
+    """Apply the pending contract revisions, refusing while expand or migrate is pending.
+
+    On an adopted Glance database, also refused while Glance seems to be writing
+    (unless ``force``) or live rows would break a unique constraint; the last step
+    makes the database one of ours (see adoption.finish).
+    """
     engine = _engine(engine)
+    detected = detect(engine)
     steps = pending_steps(engine)
     phases = {step.phase for step in steps}
     if EXPAND in phases:
@@ -211,20 +297,48 @@ def contract(engine: sqlalchemy.engine.Engine | None = None) -> list[str]:
             "Database contraction did not run: data migrations are pending. "
             "Run `glance-manage db migrate` first, and contract only once every "
             "glance-api node runs the new release.")
+    if detected.adopting:
+        with engine.connect() as connection:
+            blockers = adoption.contract_blockers(connection, force)
+        if blockers:
+            raise ContractRefused("Database contraction did not run. " + " ".join(blockers))
     contract_steps = [step for step in steps if step.phase == CONTRACT]
-    if contract_steps:
-        _upgrade(engine, f"{CONTRACT}@head")
+    if any(step.revision != adoption.FINISH_STEP for step in contract_steps):
+        _upgrade(engine, f"{CONTRACT}@head", detected.version_table, lock=True)
+    if detected.adopting:
+        with engine.begin() as connection:
+            adoption.finish(connection)
+    if detected.adopting or detected.leftover_side_table:
+        with engine.begin() as connection:
+            adoption.drop_side_table(connection)
     return [step.revision for step in contract_steps]
+
+
+def adoption_pending(engine: sqlalchemy.engine.Engine | None = None) -> bool:
+    """Whether this is a Glance database whose adoption's contract has not run."""
+    return detect(engine).adopting
 
 
 def db_sync(revision: str = "heads",
             engine: sqlalchemy.engine.Engine | None = None) -> list[str]:
-    """Run expand, migrate and contract (``revision`` other than heads: plain upgrade)."""
+    """Run expand, migrate and contract (``revision`` other than heads: plain upgrade).
+
+    On a Glance database only expand and migrate: Glance nodes may still serve it,
+    and contract would break them (``db contract`` is the explicit last step).
+    """
     engine = _engine(engine)
+    detected = detect(engine)
     if revision != "heads":
+        if detected.adopting:
+            raise MigrationOrderError(
+                "An OpenStack Glance database is adopted through `glance-manage db "
+                "sync` (or expand, migrate, contract), not by revision.")
         _upgrade(engine, revision)
         return [revision]
-    return expand(engine) + migrate(engine) + contract(engine)
+    applied = expand(engine) + migrate(engine)
+    if detected.adopting:
+        return applied
+    return applied + contract(engine)
 
 
 def is_current(engine: sqlalchemy.engine.Engine | None = None) -> bool:
@@ -232,6 +346,7 @@ def is_current(engine: sqlalchemy.engine.Engine | None = None) -> bool:
     return not pending_steps(engine)
 
 
-__all__ = ["CheckResult", "MigrationOrderError", "Step", "alembic_config", "check",
-           "contract", "current_heads", "data_migrations", "data_rows_pending", "db_sync",
+__all__ = ["CheckResult", "ContractRefused", "MigrationOrderError", "Step",
+           "UnsupportedDatabase", "adoption_pending", "alembic_config", "check", "contract",
+           "current_heads", "data_migrations", "data_rows_pending", "db_sync", "detect",
            "expand", "is_current", "migrate", "pending_steps", "script_heads"]

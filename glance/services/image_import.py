@@ -89,6 +89,20 @@ def _file_chunks(path: str) -> Iterator[bytes]:
             yield chunk
 
 
+def _locked_by(image: dict[str, Any], task_id: str | None) -> bool:
+    return task_id is not None and image.get("properties", {}).get(IMPORT_TASK) == task_id
+
+
+def _unlocked(properties: dict[str, str | None], task_id: str | None
+              ) -> dict[str, str | None]:
+    """``properties`` without the import lock ``task_id`` holds: a finished import
+    drops it, as OpenStack Glance does (which refuses an import on an image whose lock
+    names a task that ended less than an hour ago)."""
+    if task_id is None or properties.get(IMPORT_TASK) != task_id:
+        return properties
+    return {name: value for name, value in properties.items() if name != IMPORT_TASK}
+
+
 def check_task_import_url(url: str) -> None:
     """400 unless a legacy import task's ``import_from`` passes the URL filter."""
     web_download.check(url, "task import")
@@ -139,13 +153,15 @@ class ImportService:
             raise
 
     def _set_back(self, context, image_id: str, current: str,
-                  properties: dict[str, str] | None) -> None:
-        """``current`` -> queued after a failure (no data, no size)."""
+                  properties: dict[str, str] | None, unlock: str | None = None) -> None:
+        """``current`` -> queued after a failure (no data, no size); with ``unlock``,
+        the import lock of that task goes too."""
         try:
             image = self.db.image_get(context, image_id)
             props = None
-            if properties:
-                props = {**image.get("properties", {}), **properties}
+            if properties or _locked_by(image, unlock):
+                props = _unlocked({**image.get("properties", {}), **(properties or {})},
+                                  unlock)
             self.db.image_update(context, image_id, {"status": "queued", "size": None},
                                  properties=props, expected_status=current)
         except exception.GlanceException as err:
@@ -272,15 +288,16 @@ class ImportService:
             failed_ids = failed or [t for t in targets]
             props = {IMPORTING: "", FAILED: ",".join(t for t in failed_ids if t)}
             if method == "copy-image":
-                self._set_properties(context, image_id, props)
+                self._set_properties(context, image_id, props, unlock=task.id)
             else:
-                self._set_back(context, image_id, "importing", props)
+                self._set_back(context, image_id, "importing", props, unlock=task.id)
             self.tasks.fail(task.id, reason, expected_status="processing")
             return
         finally:
             _remove(path)
         self._set_properties(context, image_id,
-                             {IMPORTING: "", FAILED: ",".join(t for t in failed if t)})
+                             {IMPORTING: "", FAILED: ",".join(t for t in failed if t)},
+                             unlock=task.id)
         self.tasks.succeed(task.id, {"image_id": image_id},
                            message=f"Copied {size // MIB} MiB")
 
@@ -370,11 +387,12 @@ class ImportService:
             self.store.delete({"url": stored.url, "metadata": stored.metadata},
                               context=context)
 
-    def _set_properties(self, context, image_id: str, properties: dict[str, str]) -> None:
+    def _set_properties(self, context, image_id: str, properties: dict[str, str],
+                        unlock: str | None = None) -> None:
         try:
             image = self.db.image_get(context, image_id)
-            self.db.image_update(context, image_id, {},
-                                 properties={**image.get("properties", {}), **properties})
+            self.db.image_update(context, image_id, {}, properties=_unlocked(
+                {**image.get("properties", {}), **properties}, unlock))
         except exception.GlanceException as err:
             LOG.info("Import properties of image %s not updated: %s", image_id, err)
 

@@ -55,10 +55,12 @@ def runner_id() -> str:
 def runner_alive(runner: str | None) -> bool:
     """Whether the process a task row names may still be running it.
 
-    Processes of other hosts are assumed alive (their own start-up recovers them).
+    Processes of other hosts are assumed alive (their own start-up recovers them),
+    and so is the runner of a task that names none: OpenStack Glance, serving the
+    same database during a rolling switch, records no runner.
     """
     if not runner:
-        return False
+        return True
     host, _, rest = runner.partition(":")
     pid_text, _, started = rest.partition(":")
     if host != socket.gethostname():

@@ -10,12 +10,14 @@ import uuid
 import psycopg2
 import pymysql
 import pytest
+import sqlalchemy as sa
 from oslo_config import cfg
+from oslo_utils import timeutils
 
 import glance.conf  # noqa: F401 - registers [database]
 from glance import context, exception
 from glance.db import migration
-from glance.db.sqlalchemy import api, engine
+from glance.db.sqlalchemy import api, engine, models
 
 CONF = cfg.CONF
 
@@ -111,6 +113,29 @@ def test_create_get_update_destroy(backend):
     assert api.image_id_taken(image["id"])
     with pytest.raises(exception.ImageIdExists):
         api.image_create(_values(id=image["id"]), {}, [])
+
+
+def _soft_deleted_tag(image_id: str, value: str) -> None:
+    """A tag row as OpenStack Glance leaves it when the tag is removed."""
+    with engine.writer_session() as session:
+        session.add(models.ImageTag(image_id=image_id, value=value, deleted=True,
+                                    deleted_at=timeutils.utcnow()))
+
+
+def test_tags_next_to_rows_glance_soft_deleted(backend):
+    """A database shared with (or adopted from) Glance holds soft-deleted tag rows of live
+    images: tags come back through both write paths, and the rows do not stay."""
+    image = api.image_create(_values(), {}, ["t1"])
+    _soft_deleted_tag(image["id"], "t2")
+    _soft_deleted_tag(image["id"], "t3")
+    updated = api.image_update(P1, image["id"], {}, tags=["t1", "t2"])
+    assert sorted(updated["tags"]) == ["t1", "t2"]
+    api.image_tag_add(P1, image["id"], "t3", quota=-1)
+    assert sorted(api.image_get(P1, image["id"])["tags"]) == ["t1", "t2", "t3"]
+    with engine.reader_session() as session:
+        rows = session.execute(sa.select(models.ImageTag.deleted).where(
+            models.ImageTag.image_id == image["id"])).scalars().all()
+    assert rows == [False, False, False]
 
 
 def test_status_compare_and_set(backend):

@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 
+from glance.db.sqlalchemy import engine, models
 from tests import helpers
 
 JSON = {"Accept": "application/json"}
@@ -377,3 +378,15 @@ def test_non_ascii_tag_in_path_is_decoded(app, image):
     assert "été" in tags
     app.delete(f"/v2/images/{image['id']}/tags/%C3%A9t%C3%A9", headers=helpers.MEMBER,
                status=204)
+
+
+def test_glance_distributed_import_properties_are_not_shown(app, image):
+    """OpenStack Glance records the node an image was staged on; it never shows that,
+    and a mixed cluster has it in the database."""
+    with engine.writer_session() as session:
+        session.add(models.ImageProperty(image_id=image["id"], name="os_glance_stage_host",
+                                         value="http://node-1:9292"))
+    shown = app.get(f"/v2/images/{image['id']}", headers=helpers.MEMBER).json
+    assert "os_glance_stage_host" not in shown and shown["foo"] == "bar"
+    patched = patch(app, image["id"], [{"op": "add", "path": "/k", "value": "v"}]).json
+    assert "os_glance_stage_host" not in patched and patched["k"] == "v"

@@ -113,6 +113,7 @@ def test_api_image_import_type_fails_quickly(tasks_server):
     assert created.status_code == 201
     done = wait_task(tasks_server, created.json()["id"])
     assert done["status"] == "failure" and done["message"]
+    assert "image_id" not in done  # as Glance: shown only when set
 
 
 def test_list_filters_sort_and_pages(tasks_server, source):
@@ -185,13 +186,14 @@ def test_restart_fails_interrupted_tasks(start_server):
                           headers={**helpers.MEMBER,
                                    "Content-Type": "application/octet-stream"})
     assert staged.status_code == 204
-    task_id, live_id = str(uuid.uuid4()), str(uuid.uuid4())
+    task_id, live_id, glance_id = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
     with db(server) as connection:  # as if a process died in the middle of an import
         connection.execute("UPDATE images SET status = 'importing' WHERE id = ?",
                            (image["id"],))
         for tid, runner, image_id in (
                 (task_id, f"{socket.gethostname()}:999999999:1", image["id"]),
-                (live_id, task_service.runner_id(), None)):  # this test's own process
+                (live_id, task_service.runner_id(), None),  # this test's own process
+                (glance_id, None, None)):  # OpenStack Glance's, in a mixed cluster
             connection.execute(
                 "INSERT INTO tasks (id, type, status, owner, image_id, runner, created_at, "
                 "updated_at, deleted) VALUES (?, 'api_image_import', 'processing', ?, ?, "
@@ -205,6 +207,7 @@ def test_restart_fails_interrupted_tasks(start_server):
     assert task["status"] == "failure"
     assert "stopped before the task finished" in task["message"]
     assert get_task(server, live_id).json()["status"] == "processing"
+    assert get_task(server, glance_id).json()["status"] == "processing"
     shown = requests.get(f"{server.url}/v2/images/{image['id']}",
                          headers=helpers.MEMBER).json()
     assert shown["status"] == "queued"

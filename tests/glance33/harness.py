@@ -95,6 +95,17 @@ def install() -> Path:
     return VENV
 
 
+def glance_manage(config: Path, *args: str, timeout: float = 300
+                  ) -> subprocess.CompletedProcess:
+    """Glance 33's own ``glance-manage --config-file CONFIG ARGS``; the finished process
+    (not checked). Without PYTHONPATH: our glance package must not shadow Glance's."""
+    install()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run([str(bin_path("glance-manage")), "--config-file", str(config),
+                           *args], capture_output=True, text=True, timeout=timeout,
+                          cwd=config.parent, env=env)
+
+
 def run_python(code: str, *, env: dict | None = None, timeout: float = 300) -> str:
     """Run ``code`` with Glance 33's interpreter; returns its stdout."""
     install()

@@ -197,9 +197,15 @@ def locations_visible(context, image: Image) -> bool:
     return True
 
 
+# Properties OpenStack Glance keeps for its distributed import (the node an image was
+# staged on, or is hashed on) and never shows; a mixed cluster has them in the database.
+HIDDEN_PROPERTIES = ("os_glance_stage_host", "os_glance_hash_op_host")
+
+
 def image_view(image: Image, show_locations: bool = True) -> dict[str, Any]:
     """The JSON representation of an image (``locations`` empty if not ``show_locations``)."""
-    view: dict[str, Any] = dict(image.extra)
+    view: dict[str, Any] = {name: value for name, value in image.extra.items()
+                            if name not in HIDDEN_PROPERTIES}
     for name in ("name", "disk_format", "container_format", "visibility", "size",
                  "virtual_size", "status", "checksum", "protected", "min_ram", "min_disk",
                  "owner", "os_hidden", "os_hash_algo", "os_hash_value", "id",

@@ -83,10 +83,13 @@ def _summary(task: domain.Task) -> dict[str, Any]:
 
 
 def task_view(task: domain.Task) -> dict[str, Any]:
-    """A task with its input, result and message."""
+    """A task with its input, result and message (image_id, request_id and user_id
+    only when set, as OpenStack Glance shows them)."""
     view = _summary(task)
-    view.update(input=task.input, result=task.result, message=task.message,
-                image_id=task.image_id, request_id=task.request_id, user_id=task.user_id)
+    view.update(input=task.input, result=task.result, message=task.message)
+    for name in ("image_id", "request_id", "user_id"):
+        if getattr(task, name):
+            view[name] = getattr(task, name)
     return view
 
 

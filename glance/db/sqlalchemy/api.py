@@ -324,14 +324,19 @@ def _set_properties(session, image_id: str, properties: dict[str, str | None]) -
 
 
 def _set_tags(session, image_id: str, tags: Iterable[str]) -> None:
+    """Write the full set of tags. Rows OpenStack Glance soft-deleted (it does so when
+    a tag is removed, and adds a new row when it comes back) are removed too."""
     wanted = list(dict.fromkeys(tags))
-    existing = {row.value: row for row in session.execute(
-        sa.select(ImageTag).where(ImageTag.image_id == image_id)).scalars()}
-    for value, row in existing.items():
-        if value not in wanted:
+    kept: set[str] = set()
+    for row in session.execute(sa.select(ImageTag).where(ImageTag.image_id == image_id)
+                               .order_by(ImageTag.deleted, ImageTag.id)).scalars():
+        if row.deleted or row.value not in wanted or row.value in kept:
             session.delete(row)
+        else:
+            kept.add(row.value)
+    session.flush()  # deletes first: the unique (image_id, value) key
     for value in wanted:
-        if value not in existing:
+        if value not in kept:
             session.add(ImageTag(image_id=image_id, value=value))
 
 
@@ -406,6 +411,9 @@ def image_tag_add(context, image_id: str, tag: str, quota: int) -> None:
         if 0 <= quota < len(existing) + 1:
             raise exception.LimitExceeded(what="image tags", attempted=len(existing) + 1,
                                           maximum=quota)
+        # A row OpenStack Glance soft-deleted would break the unique (image_id, value).
+        session.execute(sa.delete(ImageTag).where(
+            ImageTag.image_id == image_id, ImageTag.value == tag, ImageTag.deleted.is_(True)))
         session.add(ImageTag(image_id=image_id, value=tag))
         session.execute(sa.update(Image).where(Image.id == image_id)
                         .values(updated_at=timeutils.utcnow()))

@@ -44,6 +44,12 @@ def _stamps(row) -> dict[str, Any]:
 
 def _namespace_dict(row: MetadefNamespace) -> dict[str, Any]:
     values = {name: getattr(row, name) for name in NAMESPACE_FIELDS}
+    # OpenStack Glance's schema lets these be NULL (its load_metadefs leaves visibility
+    # unset for files that do not name one) and shows Glance's defaults for them.
+    if values["visibility"] is None:
+        values["visibility"] = "private"
+    if values["protected"] is None:
+        values["protected"] = False
     values["id"] = row.id
     values.update(_stamps(row))
     return values

@@ -323,3 +323,39 @@ class TaskInfo(Base):
     input: Mapped[str | None] = mapped_column(Text)
     result: Mapped[str | None] = mapped_column(Text)
     message: Mapped[str | None] = mapped_column(Text)
+
+
+# -- the shared image-cache index (migration 0006; OpenStack Glance's shape)
+# One row per API node that caches images (its worker_self_reference_url), one row
+# per image cached on a node, for the centralized_db cache driver.
+
+_CACHE_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class NodeReference(Base):
+    __tablename__ = "node_reference"
+    __table_args__ = (
+        UniqueConstraint("node_reference_url", name="uq_node_reference_node_reference_url"),
+    )
+
+    node_reference_id: Mapped[int] = mapped_column(_CACHE_ID, primary_key=True,
+                                                   autoincrement=True)
+    node_reference_url: Mapped[str] = mapped_column(String(255), nullable=False)
+
+
+class CachedImage(Base):
+    __tablename__ = "cached_images"
+    __table_args__ = (
+        UniqueConstraint("image_id", "node_reference_id",
+                         name="ix_cached_images_image_id_node_reference_id"),
+    )
+
+    id: Mapped[int] = mapped_column(_CACHE_ID, primary_key=True, autoincrement=True)
+    image_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    last_accessed: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    last_modified: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    hits: Mapped[int] = mapped_column(Integer, nullable=False)
+    checksum: Mapped[str | None] = mapped_column(String(32))
+    node_reference_id: Mapped[int] = mapped_column(
+        _CACHE_ID, ForeignKey("node_reference.node_reference_id"), nullable=False)

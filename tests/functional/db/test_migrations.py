@@ -129,7 +129,8 @@ def test_check_codes_through_the_phases(db_engine):
     assert migration.expand(db_engine) == []
     assert migration.migrate(db_engine) == ["0004_migrate_location_metadata"]
     assert migration.check(db_engine)[0] == 5
-    assert migration.contract(db_engine) == ["0004_contract_location_metadata"]
+    assert migration.contract(db_engine) == ["0004_contract_location_metadata",
+                                            "0007_contract_glance_schema"]
     assert migration.check(db_engine)[0] == 0
     assert migration.db_sync(engine=db_engine) == []
     assert migration.is_current(db_engine)

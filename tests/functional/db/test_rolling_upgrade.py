@@ -182,7 +182,8 @@ def test_old_code_serves_through_expand_and_migrate(db_engine, db_url, new_relea
             assert [loc["metadata"] for loc in shown["locations"]] == [meta]
 
     check_everything()
-    assert migration.contract(db_engine) == ["0004_contract_location_metadata"]
+    assert migration.contract(db_engine) == ["0004_contract_location_metadata",
+                                            "0007_contract_glance_schema"]
     glance_engine.reset()
     check_everything()
     assert migration.check(db_engine)[0] == migration.CheckResult.UP_TO_DATE

@@ -20,8 +20,11 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:
+    # Our revisions go to alembic_version_adoption while an adopted OpenStack Glance
+    # database still carries Glance's revision in alembic_version (glance/db/adoption.py).
+    version_table = config.attributes.get("version_table") or "alembic_version"
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=True, compare_type=True)
+                      render_as_batch=True, compare_type=True, version_table=version_table)
     with context.begin_transaction():
         context.run_migrations()
 
