@@ -5,8 +5,13 @@ fs:file, web:http``, ``show_multiple_locations`` on, and a ``noauth`` paste flav
 (Glance's shipped pipeline with its own ``context`` filter and no authtoken), so
 the caller is whoever the ``X-Identity-Status: Confirmed`` / ``X-Roles`` /
 ``X-Project-Id`` headers say (:func:`identity`). Extra config sections (a policy
-file, say) go in ``sections``. One uwsgi worker with two threads: light on a
-shared machine.
+file, loopback URLs allowed in ``[import_filtering_opts]``, say) go in
+``sections``. One uwsgi worker with two threads by default: light on a shared
+machine.
+
+Command line (for a manual session)::
+
+    python -m tests.glance33.server DIR      # start in DIR, print the URL, wait for ^C
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -28,7 +34,8 @@ from tests.glance33 import harness
 NOAUTH_PIPELINE = "cors http_proxy_to_wsgi versionnegotiation osprofiler context rootapp"
 
 
-def identity(roles: str, project: str, user: str = "u1") -> dict[str, str]:
+def identity(roles: str = "admin,member,reader", project: str = helpers.PROJECT_1,
+             user: str = "u1") -> dict[str, str]:
     """Headers that both Glance's context filter and ours (noauth) take as the caller."""
     return {"X-Identity-Status": "Confirmed", "X-Roles": roles, "X-Project-Id": project,
             "X-User-Id": user}
@@ -74,8 +81,11 @@ def _write_config(directory: Path, port: int, sections: dict | None) -> Path:
 class Glance33:
     """Glance 33 on a loopback port: ``start()``, ``url``, ``stop()``."""
 
-    def __init__(self, directory: Path, sections: dict | None = None) -> None:
+    def __init__(self, directory: Path, sections: dict | None = None,
+                 threads: int = 2) -> None:
+        harness.install()  # the config below copies files of Glance's virtualenv
         self.directory = directory
+        self.threads = threads
         self.port = helpers.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.etc = _write_config(directory, self.port, sections)
@@ -94,9 +104,10 @@ class Glance33:
                    "--module", "glance.wsgi.api:application",
                    "--virtualenv", str(harness.VENV),
                    "--py-sys-executable", str(harness.python()),
-                   "--master", "--processes", "1", "--threads", "2", "--enable-threads",
-                   "--lazy-apps", "--die-on-term", "--need-app", "--http-chunked-input",
-                   "--add-header", "Connection: close", "--buffer-size", "65535"]
+                   "--master", "--processes", "1", "--threads", str(self.threads),
+                   "--enable-threads", "--lazy-apps", "--die-on-term", "--need-app",
+                   "--http-chunked-input", "--add-header", "Connection: close",
+                   "--buffer-size", "65535", "--socket-timeout", "10", "--thunder-lock"]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                             cwd=self.directory, env=env,
@@ -121,3 +132,24 @@ class Glance33:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print(__doc__)
+        return 2
+    glance = Glance33(Path(argv[0]).resolve()).start()
+    print(glance.url, flush=True)
+    # uwsgi runs in its own session: a SIGTERM to this process must stop it too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        glance.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

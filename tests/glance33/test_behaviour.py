@@ -13,7 +13,7 @@ import requests
 
 from tests import helpers
 from tests.functional.http_source import HTTPSource
-from tests.glance33 import live
+from tests.glance33 import server as glance33_server
 
 DATA = bytes(range(40))  # the 40-byte image of GLANCE-33-BEHAVIOUR.md
 OCTET = {"Content-Type": "application/octet-stream"}
@@ -63,12 +63,15 @@ def source():
 
 @pytest.fixture(scope="module")
 def sides(tmp_path_factory, start_server):
-    glance = live.Glance33(tmp_path_factory.mktemp("glance33-behaviour")).start()
+    glance = glance33_server.Glance33(
+        tmp_path_factory.mktemp("glance33-behaviour"), threads=4,
+        sections={"import_filtering_opts": {"allowed_hosts": "[127.0.0.1]",
+                                            "allowed_ports": "[]"}}).start()
     ours = start_server({"DEFAULT": {"show_multiple_locations": "True"},
                          "import_filtering_opts": {"allowed_hosts": "127.0.0.1",
                                                    "allowed_ports": ""}},
                         name="glance33-compare")
-    yield {"glance": Side(glance.url, live.identity()),
+    yield {"glance": Side(glance.url, glance33_server.identity()),
            "ours": Side(ours.url, helpers.MEMBER)}
     glance.stop()
 

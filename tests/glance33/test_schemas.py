@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from tests import helpers
-from tests.glance33 import live
+from tests.glance33 import server as glance33_server
 
 SCHEMAS = ["image", "images", "member", "members", "task", "tasks",
            "metadefs/namespace", "metadefs/namespaces", "metadefs/resource_type",
@@ -114,7 +114,7 @@ def differences(glance: Any, ours: Any, path: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def glance33(tmp_path_factory):
-    server = live.Glance33(tmp_path_factory.mktemp("glance33-schemas")).start()
+    server = glance33_server.Glance33(tmp_path_factory.mktemp("glance33-schemas")).start()
     yield server
     server.stop()
 
@@ -125,7 +125,7 @@ def served(glance33, server) -> dict[str, tuple[dict, dict]]:
     result = {}
     for name in SCHEMAS:
         theirs = requests.get(f"{glance33.url}/v2/schemas/{name}",
-                              headers=live.identity(), timeout=30)
+                              headers=glance33_server.identity(), timeout=30)
         mine = requests.get(f"{server.url}/v2/schemas/{name}", headers=helpers.MEMBER,
                             timeout=30)
         assert (theirs.status_code, mine.status_code) == (200, 200), name
