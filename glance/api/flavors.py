@@ -20,12 +20,17 @@ from paste import urlmap
 from paste.deploy import loadwsgi
 
 from glance import image_cache
+from glance.api.middleware import auth
 from glance.api.middleware import range as range_filter
 from glance.conf import paste as paste_conf
 from glance.conf import validate
 
 CONF = cfg.CONF
 APP = "glance-api"
+# Our development flavor, offered with a Glance-style file that lacks it: the
+# file's keystone pipeline with its auth_token filter replaced by ours, which
+# trusts the identity headers (Glance itself refuses to start with it).
+NOAUTH, KEYSTONE, AUTHTOKEN = "noauth", "keystone", "authtoken"
 
 
 class PasteConfigError(validate.ConfigError):
@@ -35,6 +40,27 @@ class PasteConfigError(validate.ConfigError):
 def pipeline_key(flavor: str | None) -> str:
     """The pipeline of Glance's ``[composite:api]`` that ``flavor`` selects."""
     return flavor or "default"
+
+
+def pipeline_names(local_conf: dict, flavor: str | None) -> list[str]:
+    """The filter and application names of the pipeline ``flavor`` selects.
+
+    ``noauth`` on a composite without such a pipeline is its ``keystone`` pipeline,
+    where :data:`AUTHTOKEN` then stands for our header-trusting filter.
+    """
+    key = pipeline_key(flavor)
+    if key not in local_conf and key == NOAUTH and KEYSTONE in local_conf:
+        key = KEYSTONE
+    if key not in local_conf:
+        raise PasteConfigError(f"flavor {flavor or ''}: the paste composite has no "
+                               f"pipeline {key!r}")
+    return local_conf[key].split()
+
+
+def _ours_instead(name: str, flavor: str | None, local_conf: dict) -> bool:
+    """Whether pipeline entry ``name`` is replaced by our noauth filter."""
+    return (name == AUTHTOKEN and pipeline_key(flavor) == NOAUTH
+            and NOAUTH not in local_conf)
 
 
 def root_app_factory(loader, global_conf: dict, **local_conf):
@@ -50,15 +76,15 @@ def pipeline_factory(loader, global_conf: dict, **local_conf):
     just before the application. Downloads go through the image cache only
     when the pipeline has Glance's ``cache`` filter (which switches it back on).
     """
-    key = pipeline_key(CONF.paste_deploy.flavor)
-    if key not in local_conf:
-        raise PasteConfigError(f"flavor {CONF.paste_deploy.flavor or ''}: the paste "
-                               f"composite has no pipeline {key!r}")
-    *filter_names, app_name = local_conf[key].split()
+    flavor = CONF.paste_deploy.flavor
+    *filter_names, app_name = pipeline_names(local_conf, flavor)
     image_cache.cache_downloads(False)
     app = range_filter.RangeHeaderFilter(loader.get_app(app_name, global_conf=global_conf))
     for name in reversed(filter_names):
-        app = loader.get_filter(name, global_conf=global_conf)(app)
+        if _ours_instead(name, flavor, local_conf):
+            app = auth.filter_factory(global_conf)(app)
+        else:
+            app = loader.get_filter(name, global_conf=global_conf)(app)
     return request_id.RequestId(catch_errors.CatchErrors(app))
 
 
@@ -92,13 +118,10 @@ def _contexts(context, flavor: str | None) -> Iterator:
                     for key, value in context.local_conf.items()
                     if key != "not_found_app"]
     elif context.object is pipeline_factory:
-        key = pipeline_key(flavor)
-        if key not in context.local_conf:
-            raise PasteConfigError(f"no pipeline {key!r} in the composite that uses "
-                                   "glance.api:pipeline_factory")
-        *filters, app = context.local_conf[key].split()
+        *filters, app = pipeline_names(context.local_conf, flavor)
         children = [loader.get_context(loadwsgi.FILTER, name, global_conf)
-                    for name in filters]
+                    for name in filters
+                    if not _ours_instead(name, flavor, context.local_conf)]
         children.append(loader.get_context(loadwsgi.APP, app, global_conf))
     elif context.object_type is loadwsgi.PIPELINE:
         children = [*context.filter_contexts, context.app_context]

@@ -33,7 +33,9 @@ application ``glance-api-<flavor>`` (``glance-api`` when unset) and the
 pipeline of that name, as in Glance: Glance 33's stock file defines
 ``keystone``, ``caching``, ``cachemanagement``, ``keystone+caching`` and
 ``keystone+cachemanagement``. A flavor the paste file does not define stops
-glance-api at start-up.
+glance-api at start-up, except ``noauth``: on a Glance-style file without it,
+the file's ``keystone`` pipeline is served with the identity headers trusted
+instead of tokens validated (development only).
 
 Related options:
     * [keystone_authtoken] section

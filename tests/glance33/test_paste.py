@@ -127,13 +127,18 @@ def test_every_flavor_of_glance_file_passes_the_check(glance_paste, cache_dir_op
     assert flavors.check(glance_paste, flavor) == expected
 
 
-def test_flavors_glance_file_lacks_are_one_line_errors(glance_paste):
+def test_flavors_glance_file_lacks_are_one_line_errors(glance_paste, tmp_path):
     with pytest.raises(flavors.PasteConfigError) as raised:
         flavors.check(glance_paste, "bogus")
     assert str(raised.value) == (f"flavor bogus: paste file {glance_paste} has no app "
                                  "glance-api-bogus")
+    # our development flavor: the file's keystone pipeline with our noauth filter
+    assert flavors.check(glance_paste, "noauth") == "glance-api"
+    no_keystone = tmp_path / "no-keystone-paste.ini"
+    no_keystone.write_text(Path(glance_paste).read_text().replace("\nkeystone = ",
+                                                                  "\nsomething = "))
     with pytest.raises(flavors.PasteConfigError, match="no pipeline 'noauth'"):
-        flavors.check(glance_paste, "noauth")
+        flavors.check(no_keystone, "noauth")
 
 
 # --- the flavors without keystone ------------------------------------------------
@@ -174,6 +179,30 @@ def test_unauthenticated_flavors_answer_as_glance(unauthenticated, flavor):
     # Glance's cachemanage filter answers the old cache calls (policy: admin -> 403).
     expected = 403 if flavor == "cachemanagement" else 404
     assert _call(server, "GET", "/v2/cached_images").status_code == expected
+
+
+def test_noauth_on_glance_file_trusts_the_identity_headers(start_server,
+                                                           tmp_path_factory, glance_paste):
+    """Our development flavor also works with Glance's file (Glance itself refuses
+    to start with it): its keystone pipeline, our noauth filter for authtoken."""
+    server = start_server(_sections(_copy(tmp_path_factory, glance_paste), "noauth"),
+                          name="g33-noauth")
+    created = _call(server, "POST", "/v2/images", headers=dict(helpers.MEMBER), json={
+        "name": "noauth", "disk_format": "raw", "container_format": "bare"})
+    assert created.status_code == 201, created.text
+    image_id = created.json()["id"]
+    assert _call(server, "PUT", f"/v2/images/{image_id}/file", data=DATA, headers={
+        **helpers.MEMBER, "Content-Type": "application/octet-stream"}).status_code == 204
+    downloaded = _call(server, "GET", f"/v2/images/{image_id}/file",
+                       headers=dict(helpers.MEMBER))
+    assert downloaded.status_code == 200 and downloaded.content == DATA
+    other = {**helpers.MEMBER, "X-Project-Id": "another-project"}
+    assert _call(server, "GET", f"/v2/images/{image_id}",
+                 headers=other).status_code == 404
+    reader = {**helpers.MEMBER, "X-Roles": "reader"}
+    assert _call(server, "POST", "/v2/images", json={},
+                 headers=reader).status_code == 403
+    assert "Identity is NOT verified" in server.log_path.read_text()
 
 
 def test_glance_file_reads_cors_and_proxy_headers_from_our_config(unauthenticated):
@@ -253,7 +282,6 @@ def _start_up(tmp_path_factory, sections: dict) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize(("flavor", "message"), [
     ("bogus", "has no app glance-api-bogus"),
-    ("noauth", "no pipeline 'noauth'"),
     ("caching", "the cache filter needs [DEFAULT] image_cache_dir"),
 ])
 def test_a_flavor_the_file_cannot_serve_stops_start_up(tmp_path_factory, glance_paste,
