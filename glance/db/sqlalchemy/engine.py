@@ -148,12 +148,16 @@ def dispose() -> None:
         _context_manager.writer.get_engine().dispose()
 
 
-def reset() -> None:
-    """Forget engines and configuration, so [database] connection is read again."""
+def reset(close: bool = True) -> None:
+    """Forget engines and configuration, so [database] connection is read again.
+
+    ``close=False`` (in a forked child) drops the pooled connections without
+    closing them: they belong to the parent process.
+    """
     global _context_manager, _configured
     if _configured:
         for engine in {_context_manager.writer.get_engine(),
                        _context_manager.reader.get_engine()}:
-            engine.dispose()
+            engine.dispose(close=close)
     _context_manager = enginefacade.transaction_context()
     _configured = False
