@@ -365,6 +365,10 @@ def _rolling_switch(backend: str, db_url: str, tmp_path: Path, capsys) -> None:
             deleted = seeded["deleted"] + tally.deleted
             checked = same_everywhere({"glance": glance.url, "ours": ours.url}, images,
                                       deleted, seeded["tasks"])
+        except BaseException:
+            if cluster.ours is not None:  # the contract part below will not run
+                cluster.ours.stop()
+            raise
         finally:
             glance.stop()
 
