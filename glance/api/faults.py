@@ -11,9 +11,9 @@ import webob
 import webob.exc
 from oslo_db import exception as db_exc
 from oslo_log import log as logging
-from sqlalchemy import exc as sa_exc
 
 from glance import exception, secrets
+from glance.db import errors as db_errors
 
 LOG = logging.getLogger(__name__)
 
@@ -56,21 +56,9 @@ def _message_of_http_exception(err: webob.exc.HTTPException) -> str:
     return err.detail or err.explanation or err.title
 
 
-# Errors meaning "the database cannot be reached right now" (server down, starting,
-# restarting, pool exhausted): the client should retry, so 503 + Retry-After.
-_DB_UNAVAILABLE = (db_exc.DBConnectionError, sa_exc.OperationalError,
-                   sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError)
-
-
-def _database_unavailable(err: BaseException) -> bool:
-    if isinstance(err, _DB_UNAVAILABLE):
-        return True
-    inner = getattr(err, "inner_exception", None)
-    return isinstance(err, db_exc.DBError) and isinstance(inner, _DB_UNAVAILABLE)
-
-
 def from_exception(request: webob.Request, err: BaseException) -> webob.Response:
-    """Map any exception to its response: glance errors by ``code``, others as 500/503."""
+    """Map any exception to its response: glance errors by ``code``; database errors
+    by what they mean (glance/db/errors.py: 503, 400); anything else 500."""
     if isinstance(err, exception.GlanceException):
         if err.code >= 500:
             LOG.error("Request failed: %s", err)
@@ -86,9 +74,15 @@ def from_exception(request: webob.Request, err: BaseException) -> webob.Response
         LOG.info("Value refused by the database: %s", err)
         return error_response(request, 400, "A value is out of range or too long for "
                               "its field.")
-    if _database_unavailable(err):
+    failure = db_errors.classify(err)
+    if failure is db_errors.Failure.UNAVAILABLE:
         LOG.error("Database unavailable: %s", err)
         return error_response(request, 503, "The database is unavailable; try again "
                               "shortly.", {"Retry-After": "5"})
+    if failure is db_errors.Failure.TOO_COMPLEX:
+        LOG.warning("Statement refused by the database for %s %s: %s", request.method,
+                    request.path, err)
+        return error_response(request, 400, "The request is too complex for the "
+                              "database to run; send fewer filters or values.")
     LOG.exception("Unexpected error while handling %s %s", request.method, request.path)
     return error_response(request, 500, INTERNAL_MESSAGE)

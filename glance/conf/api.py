@@ -25,6 +25,24 @@ Related options:
     * limit_param_default
 """),
     cfg.IntOpt(
+        "max_list_filters",
+        default=100,
+        min=1,
+        help="""
+Largest number of filters one list call (``GET /v2/images``) may use: every
+``tag``, every property filter and every other filter parameter (``name``,
+``status``, ``size_min``, ``created_at`` ...) counts once each time it appears
+(an ``in:`` list is one filter); ``limit``, ``marker``, the sort parameters,
+``visibility`` and ``member_status`` do not count. A list over the limit is
+answered 400. Each filter is a condition the database evaluates for every
+candidate image, so this bounds the cost of one request.
+
+This is not an OpenStack Glance option (Glance has no such limit).
+
+Related options:
+    * api_limit_max
+"""),
+    cfg.IntOpt(
         "image_property_quota",
         default=128,
         help="""

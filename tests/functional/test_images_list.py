@@ -154,3 +154,45 @@ def test_admin_sees_other_projects_images(app, five):
     ids = {i["id"] for i in app.get("/v2/images?limit=1000", headers=helpers.ADMIN)
            .json["images"]}
     assert {i["id"] for i in five} <= ids
+
+
+# -- [DEFAULT] max_list_filters ----------------------------------------------------------
+
+def _tags(n: int, prefix: str = "t") -> str:
+    return "&".join(f"tag={prefix}{i}" for i in range(n))
+
+
+def test_too_many_filters_is_400_naming_the_limit(app, project):
+    response = app.get(f"/v2/images?{_tags(1000)}", headers={**project, **JSON}, status=400)
+    message = response.json["message"]
+    assert "1000" in message and "100" in message and "max_list_filters" in message
+    assert "Retry-After" not in response.headers
+
+
+def test_filters_up_to_the_limit_are_served(app, project):
+    tags = [f"t{i}" for i in range(100)]
+    make(app, project, name="many-tags", tags=tags)
+    assert names(app, project, f"?{_tags(100)}") == ["many-tags"]
+    assert names(app, project, f"?{_tags(99)}&tag=absent") == []
+
+
+@pytest.mark.parametrize("query,count", [
+    ("tag=a&tag=b&name=x", 3),
+    ("foo=1&bar=in:1,2,3&tag=a", 3),  # an in: list is one filter
+    ("foo=1&foo=2", 2),  # a repeated parameter counts each time
+    ("created_at=gt:2000-01-01T00:00:00Z&size_min=1&size_max=9&protected=false"
+     "&os_hidden=true&min_ram=0&status=active", 7),
+])
+def test_every_filter_parameter_counts(app, project, override, query, count):
+    override("max_list_filters", count)
+    app.get(f"/v2/images?{query}", headers=project, status=200)
+    override("max_list_filters", count - 1)
+    response = app.get(f"/v2/images?{query}", headers={**project, **JSON}, status=400)
+    assert f"{count} filters" in response.json["message"]
+
+
+def test_paging_and_sorting_do_not_count(app, project, override):
+    override("max_list_filters", 1)
+    app.get("/v2/images?limit=5&sort_key=name&sort_dir=asc&visibility=all"
+            "&member_status=all&tag=a", headers=project, status=200)
+    app.get("/v2/images?sort=name:asc,created_at&tag=a", headers=project, status=200)

@@ -19,10 +19,12 @@ PATCH_TYPES = ("application/openstack-images-v2.1-json-patch",
                "application/openstack-images-v2.0-json-patch")
 PATCH_OPS = ("add", "remove", "replace")
 MEMBER_STATUSES = ("accepted", "pending", "rejected", "all")
+# Query parameters that choose the page, its order or its scope (not filters).
+_PAGING_PARAMS = ("limit", "marker", "sort", "sort_key", "sort_dir", "member_status",
+                  "visibility")
 # Query parameters that are not property filters.
-_NON_FILTER_PARAMS = ("limit", "marker", "sort", "sort_key", "sort_dir", "member_status",
-                      "tag", "visibility", "size_min", "size_max", "created_at",
-                      "updated_at", "protected", "os_hidden")
+_NON_FILTER_PARAMS = _PAGING_PARAMS + ("tag", "size_min", "size_max", "created_at",
+                                       "updated_at", "protected", "os_hidden")
 _IN_FILTERS = ("name", "status", "id", "disk_format", "container_format", "owner",
                "checksum", "os_hash_value")
 _EQ_INT_FILTERS = ("min_disk", "min_ram")
@@ -111,6 +113,8 @@ class RequestDeserializer:
 
     def index(self, request: wsgi.Request) -> dict[str, Any]:
         params = request.params
+        list_params.check_filter_count(
+            sum(1 for name in params.keys() if name not in _PAGING_PARAMS))
         query = ImageQuery(limit=list_params.parse_limit(params.get("limit")),
                            marker=params.get("marker"))
         query.sort = list_params.parse_sort(params, SORT_KEYS, [("created_at", "desc")])

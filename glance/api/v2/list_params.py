@@ -30,6 +30,14 @@ def parse_limit(value: str | None) -> int:
     return min(limit, CONF.api_limit_max)
 
 
+def check_filter_count(count: int) -> None:
+    """At most ``max_list_filters`` filters in one list call (400 otherwise)."""
+    if count > CONF.max_list_filters:
+        raise exception.BadRequest(
+            f"Too many filters: {count} filters given, at most {CONF.max_list_filters} "
+            "allowed ([DEFAULT] max_list_filters).")
+
+
 def parse_sort(params, allowed_keys: Sequence[str],
                default: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     """``sort=k1:dir,k2`` or repeated ``sort_key`` / ``sort_dir`` -> [(key, dir)]."""

@@ -260,20 +260,50 @@ _OPS = {
 }
 
 
+def _property_condition(name: str, values: list[str]) -> sa.ColumnElement:
+    return sa.and_(ImageProperty.name == name,
+                   ImageProperty.value.in_(values) if len(values) > 1
+                   else ImageProperty.value == values[0])
+
+
 def _filter_conditions(query: ImageQuery) -> list[sa.ColumnElement]:
+    """The WHERE conditions of a list's filters.
+
+    One tag or property is an EXISTS. Several are ONE correlated count per kind
+    (the image has as many of the asked tags / matching properties as were asked
+    for), not one EXISTS each: PostgreSQL plans every EXISTS as a semi-join, and
+    its planning time grows steeply with their number (1.4 s for 100, 15 s for
+    200), and SQLite nests ANDed conditions into an expression tree at most 1000
+    deep. (On MariaDB's case-insensitive collation, asking for "a" and "A" at
+    once counts them twice and matches nothing.)
+    """
     conditions = []
     for flt in query.filters:
         column = getattr(Image, flt.column)
         conditions.append(_OPS[flt.op](column, flt.value))
-    for name, values in query.properties.items():
-        prop_cond = [ImageProperty.image_id == Image.id, ImageProperty.name == name,
-                     ImageProperty.deleted.is_(False)]
-        prop_cond.append(ImageProperty.value.in_(values) if len(values) > 1
-                         else ImageProperty.value == values[0])
-        conditions.append(sa.exists().where(*prop_cond))
-    for tag in query.tags:
+    properties = [_property_condition(name, values)
+                  for name, values in query.properties.items()]
+    if len(properties) == 1:
         conditions.append(sa.exists().where(
-            ImageTag.image_id == Image.id, ImageTag.value == tag, ImageTag.deleted.is_(False)))
+            ImageProperty.image_id == Image.id, ImageProperty.deleted.is_(False),
+            properties[0]))
+    elif properties:
+        matched = (sa.select(sa.func.count(sa.distinct(ImageProperty.name)))
+                   .where(ImageProperty.image_id == Image.id,
+                          ImageProperty.deleted.is_(False), sa.or_(*properties))
+                   .scalar_subquery())
+        conditions.append(matched == len(properties))
+    tags = list(dict.fromkeys(query.tags))
+    if len(tags) == 1:
+        conditions.append(sa.exists().where(
+            ImageTag.image_id == Image.id, ImageTag.value == tags[0],
+            ImageTag.deleted.is_(False)))
+    elif tags:
+        matched = (sa.select(sa.func.count(sa.distinct(ImageTag.value)))
+                   .where(ImageTag.image_id == Image.id, ImageTag.value.in_(tags),
+                          ImageTag.deleted.is_(False))
+                   .scalar_subquery())
+        conditions.append(matched == len(tags))
     return conditions
 
 

@@ -8,6 +8,14 @@ failing), and write transactions that take the write lock when they begin
 transactions can each hold a read snapshot and then both ask for the write
 lock; SQLite fails one of them at once with "database is locked", whatever the
 busy timeout. The reader engine keeps a deferred ``BEGIN``.
+
+A database server that does not answer must not hold a request (or the
+start-up) for long: the engines connect lazily, on first use, with a connect
+timeout of CONNECT_TIMEOUT_S, and without oslo.db's start-up retry loop
+(``[database] max_retries`` x ``retry_interval``, 10 x 10 s by default). A
+request that cannot connect fails at once (503, see glance/db/errors.py) and the
+next one tries again, so the service recovers by itself when the database comes
+back. glance-manage and glance-scrubber fail at once the same way.
 """
 
 import sqlalchemy
@@ -17,6 +25,10 @@ from oslo_db.sqlalchemy import enginefacade
 CONF = cfg.CONF
 SQLITE_BUSY_TIMEOUT_S = 60
 SQLITE_POOL_SIZE = 8
+# Seconds to establish a connection to MariaDB/MySQL or PostgreSQL (libpq's
+# minimum is 2); a ``connect_timeout`` in the connection URL wins.
+CONNECT_TIMEOUT_S = 2
+_CONNECT_TIMEOUT_DRIVERS = ("mysql", "postgresql")
 ANALYSIS_LIMIT = 1000
 
 _context_manager = enginefacade.transaction_context()
@@ -98,20 +110,36 @@ def _sqlite_url(url: str) -> str:
     return parsed.update_query_dict(query).render_as_string(hide_password=False)
 
 
+def _server_url(url: str) -> str:
+    """The URL of a database server with a connect timeout (unless it sets one)."""
+    try:
+        parsed = sqlalchemy.engine.make_url(url)
+    except sqlalchemy.exc.ArgumentError:
+        return url  # creating the engine reports it
+    if parsed.get_backend_name() not in _CONNECT_TIMEOUT_DRIVERS or (
+            "connect_timeout" in parsed.query):
+        return url
+    return parsed.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT_S)}).\
+        render_as_string(hide_password=False)
+
+
 def configure() -> None:
     """Configure the facade from [database] once per process (idempotent)."""
     global _configured
     if _configured:
         return
     url = CONF.database.connection
-    if _is_sqlite(url):
-        url = _sqlite_url(url)
+    url = _sqlite_url(url) if _is_sqlite(url) else _server_url(url)
     # thread_checkin: oslo.db's sleep(0) on every connection check-in exists for
     # eventlet's green threads; we run on OS threads, where it only costs time.
     kwargs = {"sqlite_fk": False, "connection": url, "thread_checkin": False}
+    # No test connection (and no retry loop) when the engine is created.
+    kwargs["max_retries"] = 0
     if _is_sqlite(url) and not CONF.database.slave_connection:
         # A separate reader engine, so that only writers take the write lock.
         kwargs.update(slave_connection=url, synchronous_reader=False)
+    elif CONF.database.slave_connection:
+        kwargs["slave_connection"] = _server_url(CONF.database.slave_connection)
     _context_manager.configure(**kwargs)
     _context_manager.append_on_engine_create(_install_sqlite_pragmas)
     _configured = True
