@@ -26,9 +26,13 @@ if getattr(sys, "tracebacklimit", None) == 0:  # left by a failed earlier import
 
 try:
     application = _upload_recovery.watching(_app.init_app())
-except _validate.ConfigError:
+except _validate.ConfigError as _err:
     # The server prints the failed import: with Python's own hook (not oslo.log's,
-    # which logs a traceback) and no frames, that is the one line.
+    # which logs a traceback), no frames and no chained cause, that is the one line
+    # (with [DEFAULT] debug, the whole traceback).
     sys.excepthook = sys.__excepthook__
-    sys.tracebacklimit = 0
+    if not _app.CONF.debug:
+        sys.tracebacklimit = 0
+        _err.__cause__ = None
+        _err.__suppress_context__ = True
     raise
