@@ -217,17 +217,28 @@ def _metadefs_loader():
 
 def _load_metadefs() -> int:
     args = CONF.category
-    _metadefs_loader().load(args.path, args.merge, args.prefer_new, args.overwrite)
+    try:
+        report = _metadefs_loader().load(args.path, args.merge, args.prefer_new,
+                                         args.overwrite)
+    except Exception as err:
+        if getattr(err, "report", None) is not None:
+            print(err.report.summary())  # the good files did load
+        raise
+    print(report.summary())
     return 0
 
 
 def _unload_metadefs() -> int:
-    _metadefs_loader().unload()
+    removed = _metadefs_loader().unload()
+    print(f"Removed {removed} namespace(s) from the metadata definitions catalog")
     return 0
 
 
 def _export_metadefs() -> int:
-    _metadefs_loader().export(CONF.category.path)
+    loader = _metadefs_loader()
+    path = CONF.category.path or loader.default_path()
+    written = loader.export(CONF.category.path)
+    print(f"Exported {len(written)} namespace(s) to {path}")
     return 0
 
 
