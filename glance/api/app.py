@@ -38,6 +38,9 @@ _SOURCE_ETC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "etc")
 
 _config_loaded = False
+DESCRIPTION = ("OpenStack Images API v2 server (glance, a drop-in for OpenStack Glance 33): "
+               "serves the API on [DEFAULT] bind_host:bind_port with [DEFAULT] workers "
+               "processes.")
 
 
 def default_config_files() -> list[str]:
@@ -63,7 +66,7 @@ def load_config(args: list[str] | None = None,
     global _config_loaded
     try:
         CONF(args if args is not None else [], project="glance", prog="glance-api",
-             version=version.version_string,
+             version=version.version_string, description=DESCRIPTION,
              default_config_files=(config_files if config_files is not None
                                    else default_config_files()))
     except (cfg.ConfigFilesNotFoundError, cfg.ConfigDirNotFoundError,

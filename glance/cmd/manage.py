@@ -26,6 +26,8 @@ from glance.db import adoption, migration, purge  # noqa: E402
 from glance.db.sqlalchemy import engine as db_engine  # noqa: E402
 
 CONF = cfg.CONF
+DESCRIPTION = ("Database administration of the OpenStack Images API v2 server (glance): "
+               "schema migrations, purge and metadata definitions.")
 
 CHECK_EPILOG = """exit codes:
   0  the database is up to date
@@ -367,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("oslo_db").setLevel(logging.ERROR)
     try:
         CONF(sys.argv[1:] if argv is None else argv, project="glance", prog="glance-manage",
-             version=version.version_string,
+             version=version.version_string, description=DESCRIPTION,
              default_config_files=glance_app.default_config_files())
     except cfg.Error as err:
         print(f"ERROR: {err}", file=sys.stderr)

@@ -40,6 +40,9 @@ from glance.services import scrubber as scrubber_service  # noqa: E402
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
 PROG = "glance-scrubber"
+DESCRIPTION = ("Reclaims the data of deleted images of the OpenStack Images API v2 server "
+               "(glance) when [DEFAULT] delayed_delete is on: once, or with --daemon every "
+               "wakeup_time seconds; --restore IMAGE_ID takes an image back.")
 
 
 class CommandError(Exception):
@@ -69,7 +72,7 @@ def _load_config(argv: list[str]) -> None:
     CONF.set_default("use_stderr", True)
     try:
         CONF(argv, project="glance", prog=PROG, version=version.version_string,
-             default_config_files=default_config_files())
+             description=DESCRIPTION, default_config_files=default_config_files())
         # Every value this command uses, so a bad one fails here, in one line.
         for name in ("scrub_time", "scrub_pool_size", "wakeup_time", "daemon", "restore",
                      "delayed_delete", "enabled_backends"):
