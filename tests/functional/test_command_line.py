@@ -1,11 +1,16 @@
 """``--version`` and ``--help`` of the console scripts, as an operator runs them."""
 
+import os
+import signal
 import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
 
 import pytest
+import requests
+
+from tests import helpers
 
 BIN = Path(sys.executable).parent
 PROGRAMS = {
@@ -36,3 +41,27 @@ def test_help_says_what_the_program_is(program, description):
     text = " ".join(result.stdout.split())
     assert description in text
     assert "--config-file" in text and result.stderr == ""
+
+
+def test_dev_serve_listens_on_the_port_given(tmp_path):
+    """``python3 tools/dev.py serve --port N --bind HOST`` (the README's quick start)."""
+    port = helpers.free_port()
+    # Keep the quick start's ./data out of the source tree: a later file wins.
+    override = tmp_path / "override.conf"
+    override.write_text(f"[DEFAULT]\nstate_path = {tmp_path / 'data'}\nworkers = 1\n")
+    process = subprocess.Popen(
+        [sys.executable, str(helpers.ROOT / "tools" / "dev.py"), "serve", "--port",
+         str(port), "--bind", "127.0.0.1", "--config-file", str(override)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        def healthy() -> bool:
+            try:
+                return requests.get(f"http://127.0.0.1:{port}/healthcheck",
+                                    timeout=1).status_code == 200
+            except requests.RequestException:
+                return False
+        assert helpers.wait_until(healthy, timeout=90), process.stderr
+        assert (tmp_path / "data").is_dir()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
