@@ -16,23 +16,19 @@ import logging as std_logging
 import os
 import sys
 import traceback
-import warnings
 
-# Imported through glance_store's dependencies; an operator cannot act on it.
-warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+from gunicorn.app.base import BaseApplication
+from gunicorn.errors import AppImportError
+from oslo_config import cfg
+from oslo_log import log as logging
 
-from gunicorn.app.base import BaseApplication  # noqa: E402
-from gunicorn.errors import AppImportError  # noqa: E402
-from oslo_config import cfg  # noqa: E402
-from oslo_log import log as logging  # noqa: E402
-
-from glance import secrets  # noqa: E402
-from glance.api import app as glance_app  # noqa: E402
-from glance.api import preflight  # noqa: E402
-from glance.cmd import http_worker  # noqa: E402
-from glance.conf import validate  # noqa: E402
-from glance.db.sqlalchemy import engine as db_engine  # noqa: E402
-from glance.services import upload_recovery  # noqa: E402
+from glance import secrets
+from glance.api import app as glance_app
+from glance.api import preflight
+from glance.cmd import http_worker
+from glance.conf import validate
+from glance.db.sqlalchemy import engine as db_engine
+from glance.services import upload_recovery
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)

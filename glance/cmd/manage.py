@@ -10,20 +10,16 @@ import importlib
 import json
 import logging
 import sys
-import warnings
 from collections.abc import Callable
 
-# Imported through glance_store's dependencies; an operator cannot act on it.
-warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+from oslo_config import cfg
 
-from oslo_config import cfg  # noqa: E402
-
-import glance.conf  # noqa: E402,F401 - registers every option
-from glance import version  # noqa: E402
-from glance.api import app as glance_app  # noqa: E402
-from glance.conf import validate  # noqa: E402
-from glance.db import adoption, migration, purge  # noqa: E402
-from glance.db.sqlalchemy import engine as db_engine  # noqa: E402
+import glance.conf  # noqa: F401 - registers every option
+from glance import version
+from glance.api import app as glance_app
+from glance.conf import validate
+from glance.db import adoption, migration, purge
+from glance.db.sqlalchemy import engine as db_engine
 
 CONF = cfg.CONF
 DESCRIPTION = ("Database administration of the OpenStack Images API v2 server (glance): "

@@ -12,14 +12,10 @@ server then loads no application, rather than one that fails its requests.
 """
 
 import sys
-import warnings
 
-# Imported through glance_store's dependencies; an operator cannot act on it.
-warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
-
-from glance.api import app as _app  # noqa: E402
-from glance.conf import validate as _validate  # noqa: E402
-from glance.services import upload_recovery as _upload_recovery  # noqa: E402
+from glance.api import app as _app
+from glance.conf import validate as _validate
+from glance.services import upload_recovery as _upload_recovery
 
 if getattr(sys, "tracebacklimit", None) == 0:  # left by a failed earlier import
     del sys.tracebacklimit

@@ -65,3 +65,25 @@ def test_dev_serve_listens_on_the_port_given(tmp_path):
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+
+
+# eventlet (a dependency of oslo.service, imported through oslo.messaging, and of
+# futurist, imported through glance_store) warns on import; nothing of ours uses it.
+EVENTLET = "Eventlet is deprecated"
+
+
+def test_glance_api_starts_without_the_eventlet_warning(start_server):
+    server = start_server(name="no-eventlet-warning")
+    assert EVENTLET not in server.log_path.read_text()  # its stdout and stderr
+
+
+@pytest.mark.parametrize("code", ["import glance.api.app", "import glance.conf",
+                                  "import glance.wsgi.api"])
+def test_importing_glance_prints_no_eventlet_warning(tmp_path, code):
+    """Also for a WSGI script of one's own, or a tool that loads glance's options."""
+    config = helpers.write_config(tmp_path)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, cwd=tmp_path,
+                            env={**os.environ, "OS_GLANCE_CONFIG_FILE": str(config)})
+    assert result.returncode == 0, result.stderr
+    assert EVENTLET not in result.stderr
