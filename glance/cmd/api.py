@@ -120,8 +120,9 @@ def trial_build() -> None:
     The child sets up the stores and loads the paste application with the
     master's configuration, then exits without serving; nothing it builds is
     left in the master (stores and drivers may hold connections that must not
-    be shared across a fork). Its warnings are not logged: each worker logs
-    them again.
+    be shared across a fork). It logs nothing below CRITICAL: what it would log
+    (a database that does not answer yet, say, which is no reason to stop) each
+    worker logs again, and a failure comes back through the pipe.
     """
     sys.stdout.flush()
     sys.stderr.flush()
@@ -131,7 +132,7 @@ def trial_build() -> None:
         status = 1
         try:
             os.close(read_end)
-            std_logging.disable(std_logging.WARNING)
+            std_logging.disable(std_logging.ERROR)
             glance_app.build_app()
             status = 0
         except BaseException as err:  # noqa: BLE001 - every failure is reported
