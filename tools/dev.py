@@ -2,6 +2,7 @@
 """Developer bootstrap: the README's two commands.
 
     python3 tools/dev.py serve   # the API on 127.0.0.1:9292 (SQLite, file store, noauth)
+    python3 tools/dev.py serve --port 9393 --bind 0.0.0.0   # elsewhere
     python3 tools/dev.py test    # the whole test suite
 
 Needs only python3: creates .venv, installs glance (editable) with its test
@@ -10,6 +11,7 @@ suite talks to are running (starting them if they are installed but stopped).
 Stdlib only.
 """
 
+import argparse
 import hashlib
 import os
 import socket
@@ -81,10 +83,22 @@ def ensure_services() -> None:
 
 
 def serve(args: list[str]) -> int:
+    """Run glance-api with etc/glance-api.conf; ``--port N`` / ``--bind HOST`` set
+    ``[DEFAULT] bind_port`` / ``bind_host`` (through oslo.config's environment
+    variables, which win over the files); other arguments go to glance-api."""
+    parser = argparse.ArgumentParser(prog="tools/dev.py serve", add_help=False)
+    parser.add_argument("--port", type=int, help="port to listen on (default 9292)")
+    parser.add_argument("--bind", metavar="HOST", help="address to listen on "
+                        "(default 127.0.0.1; 0.0.0.0 for every interface)")
+    options, rest = parser.parse_known_args(args)
     ensure_venv()
     os.chdir(ROOT)
+    if options.port is not None:
+        os.environ["OS_DEFAULT__BIND_PORT"] = str(options.port)
+    if options.bind is not None:
+        os.environ["OS_DEFAULT__BIND_HOST"] = options.bind
     command = [str(VENV / "bin" / "glance-api"), "--config-file",
-               str(ROOT / "etc" / "glance-api.conf"), *args]
+               str(ROOT / "etc" / "glance-api.conf"), *rest]
     os.execv(command[0], command)
     return 0  # not reached
 

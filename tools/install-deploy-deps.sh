@@ -1,7 +1,8 @@
 #!/bin/bash
 # Install what the deployment test tiers need, idempotently:
-#   Apache httpd with its development files (Debian apache2 + apache2-dev), and
-#   mod_wsgi and uwsgi compiled against the project's own Python (the venv).
+#   Apache httpd with its development files (Debian apache2 + apache2-dev),
+#   mod_wsgi and uwsgi compiled against the project's own Python (the venv), and
+#   memcached (the Keystone tier's token-cache test starts its own).
 #
 # Usage: tools/install-deploy-deps.sh [VENV]   (default: .venv next to this repo)
 # Environment: SKIP_APT=1 skips apt-get (e.g. when apache2 is installed another way).
@@ -19,6 +20,7 @@ need_apt=()
 command -v apache2 >/dev/null 2>&1 || [ -x /usr/sbin/apache2 ] || need_apt+=(apache2)
 command -v apxs >/dev/null 2>&1 || [ -x /usr/bin/apxs ] || need_apt+=(apache2-dev)
 command -v setfacl >/dev/null 2>&1 || need_apt+=(acl)
+command -v memcached >/dev/null 2>&1 || [ -x /usr/bin/memcached ] || need_apt+=(memcached)
 
 if [ "${#need_apt[@]}" -gt 0 ] && [ "${SKIP_APT:-0}" != 1 ]; then
     sudo=""
@@ -27,7 +29,7 @@ if [ "${#need_apt[@]}" -gt 0 ] && [ "${SKIP_APT:-0}" != 1 ]; then
     fi
     export DEBIAN_FRONTEND=noninteractive
     $sudo apt-get update -q
-    $sudo apt-get install -y -q --no-install-recommends apache2 apache2-dev acl
+    $sudo apt-get install -y -q --no-install-recommends "${need_apt[@]}"
     # The Debian package enables and starts a default site on port 80; our
     # tests run their own httpd instances and do not need it.
     if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q apache2 2>/dev/null; then

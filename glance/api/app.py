@@ -22,8 +22,8 @@ from glance import (
     version,
 )
 from glance import store as image_store
-from glance.api import flavors
-from glance.conf import libraries, unsupported, validate
+from glance.api import flavors, preflight
+from glance.conf import dependencies, libraries, unsupported, validate
 from glance.db import adoption, migration
 from glance.db.sqlalchemy import engine as db_engine
 
@@ -38,6 +38,9 @@ _SOURCE_ETC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "etc")
 
 _config_loaded = False
+DESCRIPTION = ("OpenStack Images API v2 server (glance, a drop-in for OpenStack Glance 33): "
+               "serves the API on [DEFAULT] bind_host:bind_port with [DEFAULT] workers "
+               "processes.")
 
 
 def default_config_files() -> list[str]:
@@ -63,7 +66,7 @@ def load_config(args: list[str] | None = None,
     global _config_loaded
     try:
         CONF(args if args is not None else [], project="glance", prog="glance-api",
-             version=version.version_string,
+             version=version.version_string, description=DESCRIPTION,
              default_config_files=(config_files if config_files is not None
                                    else default_config_files()))
     except (cfg.ConfigFilesNotFoundError, cfg.ConfigDirNotFoundError,
@@ -75,6 +78,24 @@ def load_config(args: list[str] | None = None,
 def _logs_elsewhere() -> bool:
     """Whether the log goes somewhere other than stderr (a file, syslog, journal)."""
     return bool(CONF.log_file or CONF.use_syslog or CONF.use_journal)
+
+
+def setup_logging() -> None:
+    """oslo.log's set-up; a log file that cannot be opened or a missing journald
+    binding is a ConfigError (one line)."""
+    dependencies.check_logging(CONF)
+    try:
+        logging.setup(CONF, "glance")
+    except OSError as err:
+        raise validate.ConfigError(
+            f"[DEFAULT] log_file / log_dir: cannot open {err.filename or 'the log'}: "
+            f"{err.strerror or err}") from None
+    except logging.LogConfigError as err:
+        raise validate.ConfigError(f"[DEFAULT] log_config_append: "
+                                   f"{' '.join(str(err).split())}") from None
+    except (RuntimeError, ValueError, KeyError) as err:
+        raise validate.ConfigError(f"cannot set up logging: {type(err).__name__}: "
+                                   f"{' '.join(str(err).split())}") from None
 
 
 def start_up(args: list[str] | None = None,
@@ -90,7 +111,7 @@ def start_up(args: list[str] | None = None,
     except ValueError as err:
         raise validate.ConfigError(str(err)) from None
     deprecations = validate.check_values(CONF)
-    logging.setup(CONF, "glance")
+    setup_logging()
     validate.replay(deprecations)
     try:
         unsupported.check(CONF)
@@ -103,7 +124,10 @@ def start_up(args: list[str] | None = None,
 def paste_config_path() -> str:
     """The paste file: [paste_deploy] config_file, next to the config, or the shipped one."""
     if CONF.paste_deploy.config_file:
-        return os.path.abspath(CONF.paste_deploy.config_file)
+        path = os.path.abspath(CONF.paste_deploy.config_file)
+        if not os.path.isfile(path):
+            raise validate.ConfigError(f"[paste_deploy] config_file = {path}: no such file")
+        return path
     for config_file in CONF.config_file:
         beside = os.path.join(os.path.dirname(os.path.abspath(config_file)), PASTE_NAME)
         if os.path.exists(beside):
@@ -152,6 +176,39 @@ def check_paste() -> str:
     return flavors.check(paste_config_path(), CONF.paste_deploy.flavor)
 
 
+def check_serving() -> str:
+    """What serving needs beyond valid option values, checked before anything is
+    built: the paste file and flavor, the optional packages, the directories
+    written to, the policy files (glance/api/preflight.py). Returns the paste
+    application's name; ConfigError (one line) when the process must not serve."""
+    name = check_paste()
+    preflight.check(CONF)
+    return name
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def build_app():
+    """Set up the stores and build the paste application, as every serving
+    process does once; a failure is a ConfigError (one line) saying which step."""
+    try:
+        image_store.init()
+    except Exception as err:  # noqa: BLE001 - glance_store raises RuntimeError & co
+        raise validate.ConfigError(f"cannot set up the image stores: {_one_line(err)}"
+                                   ) from err
+    try:
+        return load_paste_app()
+    except validate.ConfigError:
+        raise
+    except Exception as err:  # noqa: BLE001 - any factory of the paste file
+        raise validate.ConfigError(
+            f"cannot build the application of {paste_config_path()} ([paste_deploy] "
+            f"flavor = {CONF.paste_deploy.flavor or ''}): {_one_line(err)}") from err
+
+
 def load_paste_app(name: str | None = None):
     """Build the WSGI application (``glance-api[-flavor]``) from the paste file.
 
@@ -177,7 +234,7 @@ def init_app(args: list[str] | None = None, config_files: list[str] | None = Non
     """
     if prepare:
         start_up(args, config_files)
-        check_paste()
+        check_serving()
     else:
         if args is not None or config_files is not None or not _config_loaded:
             load_config(args, config_files)
@@ -185,5 +242,4 @@ def init_app(args: list[str] | None = None, config_files: list[str] | None = Non
     secrets.install()
     if prepare:
         prepare_state()
-    image_store.init()
-    return load_paste_app()
+    return build_app()

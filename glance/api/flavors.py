@@ -12,6 +12,7 @@ its flavors (:data:`glance.conf.paste.OWN_FLAVORS`).
 cannot serve is a one-line error before any worker starts.
 """
 
+import configparser
 from collections.abc import Iterator
 
 from oslo_config import cfg
@@ -52,8 +53,7 @@ def pipeline_names(local_conf: dict, flavor: str | None) -> list[str]:
     if key not in local_conf and key == NOAUTH and KEYSTONE in local_conf:
         key = KEYSTONE
     if key not in local_conf:
-        raise PasteConfigError(f"flavor {flavor or ''}: the paste composite has no "
-                               f"pipeline {key!r}")
+        raise PasteConfigError(f"the paste composite has no pipeline {key!r}")
     return local_conf[key].split()
 
 
@@ -105,7 +105,7 @@ def app_name(path: str, flavor: str | None) -> str:
         return named
     if flavor in paste_conf.OWN_FLAVORS:
         return APP
-    raise PasteConfigError(f"flavor {flavor}: paste file {path} has no app {named}")
+    raise PasteConfigError(f"paste file {path} has no app {named}")
 
 
 def _contexts(context, flavor: str | None) -> Iterator:
@@ -132,17 +132,26 @@ def _contexts(context, flavor: str | None) -> Iterator:
 def check(path: str, flavor: str | None) -> str:
     """The application name for ``flavor``, after checking that the paste file
     defines everything it uses and that our filters in it are configured
-    (a filter class's ``check_config()``); else PasteConfigError, one line."""
-    name = app_name(path, flavor)
+    (a filter class's ``check_config()``); else PasteConfigError, one line
+    naming the flavor and the file."""
+    where = f"[paste_deploy] flavor = {flavor or ''}"
+    try:
+        name = app_name(path, flavor)
+    except PasteConfigError as err:
+        raise PasteConfigError(f"{where}: {err}") from None
+    except (configparser.Error, LookupError, ImportError, ValueError, OSError) as err:
+        raise PasteConfigError(f"{where}: paste file {path}: {_one_line(err)}") from None
     try:
         root = loadwsgi.loadcontext(loadwsgi.APP, f"config:{path}", name=name)
         for context in _contexts(root, flavor):
             owner = getattr(context.object, "__self__", None)
             if hasattr(owner, "check_config"):
                 owner.check_config()
-    except (PasteConfigError, LookupError, ImportError, AttributeError, ValueError,
-            OSError) as err:
-        message = " ".join(str(err).split())
-        raise PasteConfigError(f"flavor {flavor or ''}: paste file {path}: {message}") \
-            from None
+    except (PasteConfigError, configparser.Error, LookupError, ImportError,
+            AttributeError, ValueError, OSError) as err:
+        raise PasteConfigError(f"{where}: paste file {path}: {_one_line(err)}") from None
     return name
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split())

@@ -10,22 +10,20 @@ import importlib
 import json
 import logging
 import sys
-import warnings
 from collections.abc import Callable
 
-# Imported through glance_store's dependencies; an operator cannot act on it.
-warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+from oslo_config import cfg
 
-from oslo_config import cfg  # noqa: E402
-
-import glance.conf  # noqa: E402,F401 - registers every option
-from glance import version  # noqa: E402
-from glance.api import app as glance_app  # noqa: E402
-from glance.conf import validate  # noqa: E402
-from glance.db import adoption, migration, purge  # noqa: E402
-from glance.db.sqlalchemy import engine as db_engine  # noqa: E402
+import glance.conf  # noqa: F401 - registers every option
+from glance import version
+from glance.api import app as glance_app
+from glance.conf import validate
+from glance.db import adoption, migration, purge
+from glance.db.sqlalchemy import engine as db_engine
 
 CONF = cfg.CONF
+DESCRIPTION = ("Database administration of the OpenStack Images API v2 server (glance): "
+               "schema migrations, purge and metadata definitions.")
 
 CHECK_EPILOG = """exit codes:
   0  the database is up to date
@@ -217,17 +215,28 @@ def _metadefs_loader():
 
 def _load_metadefs() -> int:
     args = CONF.category
-    _metadefs_loader().load(args.path, args.merge, args.prefer_new, args.overwrite)
+    try:
+        report = _metadefs_loader().load(args.path, args.merge, args.prefer_new,
+                                         args.overwrite)
+    except Exception as err:
+        if getattr(err, "report", None) is not None:
+            print(err.report.summary())  # the good files did load
+        raise
+    print(report.summary())
     return 0
 
 
 def _unload_metadefs() -> int:
-    _metadefs_loader().unload()
+    removed = _metadefs_loader().unload()
+    print(f"Removed {removed} namespace(s) from the metadata definitions catalog")
     return 0
 
 
 def _export_metadefs() -> int:
-    _metadefs_loader().export(CONF.category.path)
+    loader = _metadefs_loader()
+    path = CONF.category.path or loader.default_path()
+    written = loader.export(CONF.category.path)
+    print(f"Exported {len(written)} namespace(s) to {path}")
     return 0
 
 
@@ -356,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("oslo_db").setLevel(logging.ERROR)
     try:
         CONF(sys.argv[1:] if argv is None else argv, project="glance", prog="glance-manage",
-             version=version.version_string,
+             version=version.version_string, description=DESCRIPTION,
              default_config_files=glance_app.default_config_files())
     except cfg.Error as err:
         print(f"ERROR: {err}", file=sys.stderr)

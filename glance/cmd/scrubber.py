@@ -21,25 +21,24 @@ import os
 import signal
 import sys
 import threading
-import warnings
 
-# Imported through glance_store's dependencies; an operator cannot act on it.
-warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+from oslo_config import cfg
+from oslo_log import log as logging
 
-from oslo_config import cfg  # noqa: E402
-from oslo_log import log as logging  # noqa: E402
-
-import glance.conf  # noqa: E402,F401 - registers every option
-from glance import exception, secrets, version  # noqa: E402
-from glance import store as image_store  # noqa: E402
-from glance.api import app as glance_app  # noqa: E402
-from glance.conf import scrubber as scrubber_conf  # noqa: E402
-from glance.db.sqlalchemy import engine as db_engine  # noqa: E402
-from glance.services import scrubber as scrubber_service  # noqa: E402
+import glance.conf  # noqa: F401 - registers every option
+from glance import exception, secrets, version
+from glance import store as image_store
+from glance.api import app as glance_app
+from glance.conf import scrubber as scrubber_conf
+from glance.db.sqlalchemy import engine as db_engine
+from glance.services import scrubber as scrubber_service
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
 PROG = "glance-scrubber"
+DESCRIPTION = ("Reclaims the data of deleted images of the OpenStack Images API v2 server "
+               "(glance) when [DEFAULT] delayed_delete is on: once, or with --daemon every "
+               "wakeup_time seconds; --restore IMAGE_ID takes an image back.")
 
 
 class CommandError(Exception):
@@ -69,7 +68,7 @@ def _load_config(argv: list[str]) -> None:
     CONF.set_default("use_stderr", True)
     try:
         CONF(argv, project="glance", prog=PROG, version=version.version_string,
-             default_config_files=default_config_files())
+             description=DESCRIPTION, default_config_files=default_config_files())
         # Every value this command uses, so a bad one fails here, in one line.
         for name in ("scrub_time", "scrub_pool_size", "wakeup_time", "daemon", "restore",
                      "delayed_delete", "enabled_backends"):

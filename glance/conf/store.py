@@ -12,11 +12,30 @@ points the file store at ``$state_path/images`` by default, and owns glance's ow
 ``enabled_backends``, ``delayed_delete`` and ``upload_chunk_size``.
 """
 
+import logging
+
 import glance_store
 from glance_store import multi_backend
 from oslo_config import cfg
 
 DEFAULT_DATADIR = "$state_path/images"
+
+
+class _DriverLoadNoise(logging.Filter):
+    """Drop stevedore's "Could not load 'cinder'" errors.
+
+    glance_store loads every installed driver (to register its options), and one
+    whose library is absent (os-brick for cinder) is logged as an ERROR on each
+    start, even though no store uses it; before logging is set up that goes to
+    stderr. A store that *is* configured without its library stops start-up with
+    one line instead (glance/conf/dependencies.py).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Could not load")
+
+
+logging.getLogger("stevedore.extension").addFilter(_DriverLoadNoise())
 
 opts = [
     cfg.DictOpt(

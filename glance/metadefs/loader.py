@@ -32,13 +32,40 @@ FILE_DEFAULTS = {"default_owner": "admin", "default_visibility": "public",
 
 @dataclass
 class LoadReport:
-    """What ``load`` did, namespace by namespace, and the files it refused."""
+    """What ``load`` did, namespace by namespace, and the files it refused; the
+    counts are of what the written (created, merged, overwritten) files hold."""
 
+    path: str = ""
     created: list[str] = field(default_factory=list)
     merged: list[str] = field(default_factory=list)
     overwritten: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    objects: int = 0
+    properties: int = 0
+    tags: int = 0
+
+    def count(self, doc: dict[str, Any]) -> None:
+        """Add one written namespace document's objects, properties and tags."""
+        self.objects += len(doc["objects"])
+        self.properties += len(doc["properties"]) + sum(
+            len(obj["properties"]) for obj in doc["objects"])
+        self.tags += len(doc["tags"])
+
+    def summary(self) -> str:
+        """One line for the operator: how many of what, from where."""
+        written = len(self.created) + len(self.merged) + len(self.overwritten)
+        line = (f"Loaded {written} namespace(s) from {self.path} ({len(self.created)} "
+                f"created, {len(self.merged)} merged, {len(self.overwritten)} "
+                f"overwritten, {len(self.skipped)} skipped as already present): "
+                f"{self.objects} object(s), {self.properties} propert"
+                f"{'y' if self.properties == 1 else 'ies'} (in namespaces and objects), "
+                f"{self.tags} tag(s)")
+        if self.skipped and not written:
+            line += "; use --merge to update the namespaces already present"
+        if self.errors:
+            line += f"; {len(self.errors)} file(s) not loaded"
+        return line
 
 
 def default_path() -> str:
@@ -92,8 +119,9 @@ def load(path: str | None = None, merge: bool = False, prefer_new: bool = False,
     if (prefer_new or overwrite) and not merge:
         raise exception.MetadefLoadError(
             reason="--prefer_new and --overwrite only make sense with --merge")
-    report = LoadReport()
-    for file_path in _files(path):
+    root = Path(path or default_path())
+    report = LoadReport(path=str(root))
+    for file_path in _files(str(root)):
         try:
             doc = read_file(file_path)
             outcome = metadef_api.import_namespace(doc, merge=merge, prefer_new=prefer_new,
@@ -103,10 +131,14 @@ def load(path: str | None = None, merge: bool = False, prefer_new: bool = False,
             LOG.error("Not loaded: %s: %s", file_path, err)
             continue
         getattr(report, outcome).append(doc["namespace"])
+        if outcome != "skipped":
+            report.count(doc)
         LOG.info("Namespace %s from %s: %s", doc["namespace"], file_path.name, outcome)
     if report.errors:
-        raise exception.MetadefLoadError(
+        error = exception.MetadefLoadError(
             reason=f"{len(report.errors)} file(s) not loaded: " + "; ".join(report.errors))
+        error.report = report  # what did load, for glance-manage's summary
+        raise error
     return report
 
 

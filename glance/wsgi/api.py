@@ -12,23 +12,23 @@ server then loads no application, rather than one that fails its requests.
 """
 
 import sys
-import warnings
 
-# Imported through glance_store's dependencies; an operator cannot act on it.
-warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
-
-from glance.api import app as _app  # noqa: E402
-from glance.conf import validate as _validate  # noqa: E402
-from glance.services import upload_recovery as _upload_recovery  # noqa: E402
+from glance.api import app as _app
+from glance.conf import validate as _validate
+from glance.services import upload_recovery as _upload_recovery
 
 if getattr(sys, "tracebacklimit", None) == 0:  # left by a failed earlier import
     del sys.tracebacklimit
 
 try:
     application = _upload_recovery.watching(_app.init_app())
-except _validate.ConfigError:
+except _validate.ConfigError as _err:
     # The server prints the failed import: with Python's own hook (not oslo.log's,
-    # which logs a traceback) and no frames, that is the one line.
+    # which logs a traceback), no frames and no chained cause, that is the one line
+    # (with [DEFAULT] debug, the whole traceback).
     sys.excepthook = sys.__excepthook__
-    sys.tracebacklimit = 0
+    if not _app.CONF.debug:
+        sys.tracebacklimit = 0
+        _err.__cause__ = None
+        _err.__suppress_context__ = True
     raise

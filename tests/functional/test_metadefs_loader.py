@@ -149,3 +149,62 @@ def test_real_server_load_and_crud(start_server):
     assert shown["tags"] == [{"name": "a"}] and "p" in shown["properties"]
     assert requests.delete(f"{base}/Real::Server", headers=A, timeout=10).status_code == 204
     assert requests.get(f"{base}/Real::Server", headers=A, timeout=10).status_code == 404
+
+
+def _shipped_counts() -> tuple[int, int, int, int]:
+    """(namespaces, objects, properties in namespaces and objects, tags) of etc/metadefs."""
+    docs = [json.loads(path.read_text()) for path in SHIPPED.glob("*.json")]
+    objects = [obj for doc in docs for obj in doc.get("objects", [])]
+    properties = sum(len(doc.get("properties", {})) for doc in docs) + sum(
+        len(obj.get("properties", {})) for obj in objects)
+    return len(docs), len(objects), properties, sum(len(d.get("tags", [])) for d in docs)
+
+
+def test_glance_manage_load_metadefs_prints_what_it_loaded(tmp_path):
+    config = helpers.write_config(tmp_path)
+    (tmp_path / "state").mkdir()
+
+    def manage(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "glance.cmd.manage", "--config-file",
+                               str(config), "db", *args], capture_output=True, text=True,
+                              timeout=120, cwd=tmp_path)
+
+    assert manage("sync").returncode == 0
+    namespaces, objects, properties, tags = _shipped_counts()
+    loaded = manage("load_metadefs", "--path", str(SHIPPED))
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == (
+        f"Loaded {namespaces} namespace(s) from {SHIPPED} ({namespaces} created, 0 merged, "
+        f"0 overwritten, 0 skipped as already present): {objects} object(s), "
+        f"{properties} properties (in namespaces and objects), {tags} tag(s)")
+    again = manage("load_metadefs", "--path", str(SHIPPED))
+    assert again.stdout.strip().startswith(f"Loaded 0 namespace(s) from {SHIPPED} (0 created")
+    assert f"{namespaces} skipped" in again.stdout and "use --merge" in again.stdout
+    exported = manage("export_metadefs", "--path", str(tmp_path / "out"))
+    assert exported.stdout.strip() == (f"Exported {namespaces} namespace(s) to "
+                                       f"{tmp_path / 'out'}")
+    removed = manage("unload_metadefs")
+    assert removed.stdout.strip() == (f"Removed {namespaces} namespace(s) from the metadata "
+                                      "definitions catalog")
+
+
+def test_glance_manage_load_metadefs_summary_with_a_bad_file(tmp_path):
+    config = helpers.write_config(tmp_path)
+    (tmp_path / "state").mkdir()
+    definitions = tmp_path / "defs"
+    definitions.mkdir()
+    (definitions / "good.json").write_text(json.dumps(
+        {"namespace": "Good::One", "tags": [{"name": "t"}],
+         "objects": [{"name": "o", "properties": {"a": {"title": "A", "type": "string"}}}],
+         "properties": {"p": {"title": "P", "type": "string"}}}))
+    (definitions / "bad.json").write_text("{not json")
+    command = [sys.executable, "-m", "glance.cmd.manage", "--config-file", str(config), "db"]
+    subprocess.run(command + ["sync"], check=True, capture_output=True, timeout=120)
+    result = subprocess.run(command + ["load_metadefs", "--path", str(definitions)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stdout.strip() == (
+        f"Loaded 1 namespace(s) from {definitions} (1 created, 0 merged, 0 overwritten, "
+        "0 skipped as already present): 1 object(s), 2 properties (in namespaces and "
+        "objects), 1 tag(s); 1 file(s) not loaded")
+    assert "bad.json" in result.stderr and "Traceback" not in result.stderr

@@ -283,3 +283,13 @@ def test_416_carries_content_range_here_only(sides, images):
     assert responses["glance"].status_code == responses["ours"].status_code == 416
     assert "Content-Range" not in responses["glance"].headers
     assert responses["ours"].headers["Content-Range"] == "bytes */40"
+
+
+# -- HEAD on the data ---------------------------------------------------------------------
+
+def test_head_on_image_data_is_405_as_glance(sides, images):
+    """Glance 33 routes GET and PUT only on /file (HEAD is not a GET there)."""
+    results = {name: sides[name].request("HEAD", images[name]) for name in sides}
+    for response in results.values():
+        assert response.status_code == 405
+        assert response.headers["Allow"] == "GET, PUT"

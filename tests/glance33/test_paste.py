@@ -130,8 +130,8 @@ def test_every_flavor_of_glance_file_passes_the_check(glance_paste, cache_dir_op
 def test_flavors_glance_file_lacks_are_one_line_errors(glance_paste, tmp_path):
     with pytest.raises(flavors.PasteConfigError) as raised:
         flavors.check(glance_paste, "bogus")
-    assert str(raised.value) == (f"flavor bogus: paste file {glance_paste} has no app "
-                                 "glance-api-bogus")
+    assert str(raised.value) == (f"[paste_deploy] flavor = bogus: paste file {glance_paste} "
+                                 "has no app glance-api-bogus")
     # our development flavor: the file's keystone pipeline with our noauth filter
     assert flavors.check(glance_paste, "noauth") == "glance-api"
     no_keystone = tmp_path / "no-keystone-paste.ini"
@@ -292,7 +292,8 @@ def test_a_flavor_the_file_cannot_serve_stops_start_up(tmp_path_factory, glance_
     # (stderr may also hold warnings Python prints while importing the libraries)
     lines = [line for line in result.stderr.splitlines() if "ERROR" in line]
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith(f"ERROR: flavor {flavor}: paste file {paste_file}")
+    assert lines[0].startswith(f"ERROR: [paste_deploy] flavor = {flavor}: paste file "
+                               f"{paste_file}")
     assert message in lines[0]
     assert "Traceback" not in result.stderr + result.stdout
 
