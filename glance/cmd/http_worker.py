@@ -13,14 +13,23 @@ worker bounds both:
 * once the headers are in, every read or write may stall at most
   ``client_socket_timeout`` seconds; a body read that times out ends the
   request with 408 (``glance.api.wsgi.RequestTimeout``).
+
+Request bodies (``glance.cmd.http_body``): a chunked body is refused as soon
+as its chunk sizes add up to more than the call reading it accepts
+(``glance.api.wsgi.LIMIT_BODY``).
 """
 
 import logging
 import select
 import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from gunicorn.http.body import ChunkedReader
 from gunicorn.workers.gthread import ThreadWorker
+
+from glance.api import wsgi
+from glance.cmd import http_body
 
 _SOCKET_ERROR_MESSAGE = "Socket error processing request."
 # Seconds a thread waits, after a keep-alive response, for the client's next request.
@@ -53,6 +62,34 @@ class GlanceThreadWorker(ThreadWorker):
     def init_process(self) -> None:
         self.log.error_log.addFilter(_HeaderTimeoutFilter())
         super().init_process()
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        self._application = self.wsgi
+        self.wsgi = self._serve
+
+    def _serve(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        """The application, with the server's hooks in ``environ``.
+
+        The response closes the connection when the application says
+        ``Connection: close`` (gunicorn drops that header: it is hop-by-hop) or
+        when reading the request body failed (where it ends is then unknown).
+        """
+        body = environ.get("wsgi.input")
+        reader = getattr(body, "reader", None)
+        if isinstance(reader, http_body.LimitedChunkedReader):
+            environ[wsgi.LIMIT_BODY] = reader.limit_to
+        response = getattr(start_response, "__self__", None)  # gunicorn's Response
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info=None):
+            if response is not None and (
+                    any(name.lower() == "connection" and value.lower() == "close"
+                        for name, value in headers)
+                    or getattr(body, "failed", False)):
+                response.force_close()
+            return start_response(status, headers, exc_info)
+
+        return self._application(environ, start)
 
     def handle(self, conn: Any):
         """Serve a request on ``conn``, then any next one that arrives within
@@ -120,6 +157,9 @@ class GlanceThreadWorker(ThreadWorker):
         """Headers are in: from now on each socket operation may stall a while."""
         conn._glance_header_deadline = None
         conn.sock.settimeout(self.client_socket_timeout)
+        body = getattr(req, "body", None)
+        if body is not None and type(body.reader) is ChunkedReader:
+            body.reader = http_body.LimitedChunkedReader(req, req.unreader)
         return super().handle_request(req, conn)
 
 
