@@ -16,7 +16,10 @@ worker bounds both:
 
 Request bodies (``glance.cmd.http_body``): a chunked body is refused as soon
 as its chunk sizes add up to more than the call reading it accepts
-(``glance.api.wsgi.LIMIT_BODY``).
+(``glance.api.wsgi.LIMIT_BODY``), and a response says ``Connection: keep-alive``
+only when the request's body has been read to its end (what an early error
+leaves unread is dropped if it is small, else the answer says ``Connection:
+close`` and the connection is closed gracefully).
 """
 
 import logging
@@ -69,23 +72,25 @@ class GlanceThreadWorker(ThreadWorker):
         self.wsgi = self._serve
 
     def _serve(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        """The application, with the server's hooks in ``environ``.
+        """The application, with the server's hooks in ``environ``; when it starts
+        its response, the connection's fate is decided.
 
         The response closes the connection when the application says
         ``Connection: close`` (gunicorn drops that header: it is hop-by-hop) or
-        when reading the request body failed (where it ends is then unknown).
+        when what is left of the request body cannot be dropped quickly.
         """
         body = environ.get("wsgi.input")
         reader = getattr(body, "reader", None)
         if isinstance(reader, http_body.LimitedChunkedReader):
             environ[wsgi.LIMIT_BODY] = reader.limit_to
         response = getattr(start_response, "__self__", None)  # gunicorn's Response
+        sock = environ.get("gunicorn.socket")
 
         def start(status: str, headers: list[tuple[str, str]], exc_info=None):
             if response is not None and (
                     any(name.lower() == "connection" and value.lower() == "close"
                         for name, value in headers)
-                    or getattr(body, "failed", False)):
+                    or sock is None or not http_body.finish(body, sock)):
                 response.force_close()
             return start_response(status, headers, exc_info)
 
@@ -105,6 +110,11 @@ class GlanceThreadWorker(ThreadWorker):
         result = self._handle_one(conn)
         while result is True and self.alive and self._next_request_arrives(conn):
             result = self._handle_one(conn)
+        if result is False:
+            request = getattr(conn.parser, "mesg", None)
+            if request is not None and not http_body.read_completely(
+                    getattr(request, "body", None)):
+                http_body.linger(conn.sock)
         return result
 
     @staticmethod
