@@ -14,6 +14,10 @@ worker bounds both:
   ``client_socket_timeout`` seconds; a body read that times out ends the
   request with 408 (``glance.api.wsgi.RequestTimeout``).
 
+Requests its HTTP parser refuses (a bad request line, too many or too large
+headers, ``Expect: teapot``, ...) are answered in our JSON error format, not
+gunicorn's HTML page (``glance.cmd.http_errors``).
+
 Request bodies (``glance.cmd.http_body``): a chunked body is refused as soon
 as its chunk sizes add up to more than the call reading it accepts
 (``glance.api.wsgi.LIMIT_BODY``), and a response says ``Connection: keep-alive``
@@ -32,7 +36,7 @@ from gunicorn.http.body import ChunkedReader
 from gunicorn.workers.gthread import ThreadWorker
 
 from glance.api import wsgi
-from glance.cmd import http_body
+from glance.cmd import http_body, http_errors
 
 _SOCKET_ERROR_MESSAGE = "Socket error processing request."
 # Seconds a thread waits, after a keep-alive response, for the client's next request.
@@ -162,6 +166,22 @@ class GlanceThreadWorker(ThreadWorker):
 
         unreader.chunk = chunk
         unreader._glance_wrapped = True
+
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
+        """Answer a request that failed outside the application in JSON (gunicorn
+        writes an HTML page), then let the client finish sending before the close."""
+        status, message = http_errors.describe(exc)
+        peer = addr[0] if addr else ""
+        if status >= 500:
+            self.log.exception("Error handling request from %s", peer or "unix socket")
+        else:
+            self.log.warning("Invalid request from ip=%s: %s", peer, exc)
+        try:
+            client.sendall(http_errors.render(status, message))
+        except OSError:
+            self.log.debug("Failed to send the error response.")
+            return
+        http_body.linger(client)
 
     def handle_request(self, req: Any, conn: Any):
         """Headers are in: from now on each socket operation may stall a while."""
