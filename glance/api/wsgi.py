@@ -173,16 +173,19 @@ class Request(webob.Request):
         return document
 
 
+_FRAMING_REASONS = {  # gunicorn's error class names (not all exist in every version)
+    "InvalidChunkSize": "a chunk size line is not a hexadecimal number, or is too long",
+    "ChunkMissingTerminator": "a chunk does not end with CRLF",
+    "InvalidChunkExtension": "a chunk extension is malformed",
+    "LimitRequestHeaders": "the trailer section is too large",
+}
+
+
 def _framing_reason(err: Exception) -> str:
     """A short, printable account of a server's framing error (no request bytes)."""
-    if isinstance(err, gunicorn_errors.InvalidChunkSize):
-        return "a chunk size line is not a hexadecimal number, or is too long"
-    if isinstance(err, gunicorn_errors.ChunkMissingTerminator):
-        return "a chunk does not end with CRLF"
-    if isinstance(err, gunicorn_errors.InvalidChunkExtension):
-        return "a chunk extension is malformed"
-    if isinstance(err, gunicorn_errors.LimitRequestHeaders):
-        return "the trailer section is too large"
+    for cls in type(err).__mro__:
+        if cls.__name__ in _FRAMING_REASONS:
+            return _FRAMING_REASONS[cls.__name__]
     return "the chunks or trailers are malformed"
 
 

@@ -37,6 +37,14 @@ class LimitedChunkedReader(ChunkedReader):
         super().__init__(req, unreader)
         self.limit: int | None = None
         self.declared = 0
+        self.failed = False  # a read raised (gunicorn's Body says so only lately)
+
+    def read(self, size: int) -> bytes:
+        try:
+            return super().read(size)
+        except Exception:
+            self.failed = True
+            raise
 
     def limit_to(self, limit: int) -> None:
         """Refuse the body once its chunks declare more than ``limit`` bytes."""
@@ -50,12 +58,18 @@ class LimitedChunkedReader(ChunkedReader):
         return size, rest
 
 
+def _failed(body: Any) -> bool:
+    """Whether a read of ``body`` raised: where it ends is then unknown."""
+    return bool(getattr(body, "failed", False)
+                or getattr(getattr(body, "reader", None), "failed", False))
+
+
 def read_completely(body: Any) -> bool:
     """Whether every byte of the request body has been taken off the connection."""
     if body is None:
         return True
-    if getattr(body, "failed", False):
-        return False  # a read raised: where the body ends is unknown
+    if _failed(body):
+        return False
     reader = getattr(body, "reader", None)
     if isinstance(reader, LengthReader):
         return reader.length == 0
@@ -69,7 +83,7 @@ def finish(body: Any, sock: socket.socket) -> bool:
     whether the body is now completely read (so the connection may stay open)."""
     if read_completely(body):
         return True
-    if getattr(body, "failed", False):
+    if _failed(body):
         return False
     reader = body.reader
     if isinstance(reader, LengthReader) and reader.length > DRAIN_BYTES:
