@@ -236,13 +236,25 @@ class _GunicornDirectInput:
         return data
 
 
+class UwsgiChunkedReadError(exception.BadRequest):
+    message = ("The chunked request body could not be read: its framing is not valid "
+               "HTTP/1.1, or the client went away.")
+
+
 class _UwsgiChunkedInput:
-    """A ``read()`` over uwsgi's chunked-body API (one client chunk per call)."""
+    """A ``read()`` over uwsgi's chunked-body API (one client chunk per call).
+
+    uwsgi raises the same ``IOError`` for bad framing, a timeout and a client
+    that went away, so the error says so.
+    """
 
     def read(self, size: int = -1) -> bytes:
         import uwsgi  # only importable inside a uwsgi worker
 
-        return uwsgi.chunked_read()
+        try:
+            return uwsgi.chunked_read()
+        except OSError as err:
+            raise UwsgiChunkedReadError() from err
 
 
 def _json_default(value: Any) -> Any:
