@@ -28,6 +28,7 @@ close`` and the connection is closed gracefully).
 
 import logging
 import select
+import socket
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -115,11 +116,29 @@ class GlanceThreadWorker(ThreadWorker):
         while result is True and self.alive and self._next_request_arrives(conn):
             result = self._handle_one(conn)
         if result is False:
-            request = getattr(conn.parser, "mesg", None)
-            if request is not None and not http_body.read_completely(
-                    getattr(request, "body", None)):
-                http_body.linger(conn.sock)
+            self._before_close(conn)
         return result
+
+    @staticmethod
+    def _before_close(conn: Any) -> None:
+        """Get a connection that is about to close ready for gunicorn's close.
+
+        gunicorn closes it on the worker's main thread, half-closing and then
+        reading what the client still sends for up to 2 s: the main loop, and so
+        every other connection of this worker, waits meanwhile for a client that
+        keeps its end open. So that wait, when needed (a body left unread), happens
+        here on this request's thread (``http_body.linger``); otherwise the read side
+        is simply shut, and gunicorn's close returns at once.
+        """
+        request = getattr(conn.parser, "mesg", None)
+        if request is not None and not http_body.read_completely(
+                getattr(request, "body", None)):
+            http_body.linger(conn.sock)
+            return
+        try:
+            conn.sock.shutdown(socket.SHUT_RD)
+        except OSError:
+            pass
 
     @staticmethod
     def _next_request_arrives(conn: Any) -> bool:

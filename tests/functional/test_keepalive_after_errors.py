@@ -10,6 +10,7 @@ next request on it: never promise keep-alive and close.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -182,3 +183,30 @@ def test_json_body_over_the_limit_then_the_same_connection(server, framing):
             _next_request_is_served(sock)
         else:
             assert raw_http.closed_cleanly(sock), "connection reset, or not closed"
+
+
+@pytest.fixture(scope="module")
+def one_worker(start_server) -> helpers.Server:
+    return start_server({"DEFAULT": {"workers": 1}}, name="keepalive-one-worker")
+
+
+@pytest.mark.parametrize("kind", ["connection-close", "early-404-with-1-mb"])
+def test_a_client_keeping_a_closed_connection_open_stalls_nobody(one_worker, kind):
+    """After an answer that closes the connection, a client that keeps its end open
+    holds at most the thread that served it, never the worker's other clients."""
+    server = one_worker
+    if kind == "connection-close":
+        request = raw_http.head("GET", "/versions", {"Connection": "close"})
+    else:
+        request = raw_http.head("PUT", f"/v2/images/{uuid.uuid4()}/file", {
+            **helpers.MEMBER, **OCTETS, "Content-Length": str(MB)}) + b"\x04" * MB
+    lingering = raw_http.connect(server)
+    with lingering:
+        lingering.sendall(request)
+        response = raw_http.read_response(lingering)
+        assert not response.keeps_alive
+        for _ in range(3):
+            started = time.monotonic()
+            assert requests.get(f"{server.url}/versions", timeout=10).status_code == 200
+            assert time.monotonic() - started < 0.5
+        assert raw_http.closed_cleanly(lingering)
