@@ -31,18 +31,27 @@ def wants_json(request: webob.Request) -> bool:
     return "json" in accept
 
 
+def status_line(code: int) -> str:
+    """``"404 Not Found"``: the code and its reason phrase."""
+    return f"{code} {_status_title(code)}"
+
+
+def json_error_body(code: int, message: str) -> bytes:
+    """The JSON error document: ``{"message", "code", "title"}``."""
+    return json.dumps({"message": secrets.mask(message), "code": status_line(code),
+                       "title": _status_title(code)}).encode()
+
+
 def error_response(request: webob.Request, code: int, message: str,
                    headers: dict[str, str] | None = None) -> webob.Response:
     """Render an error with ``code`` and a clean ``message``."""
-    title = _status_title(code)
     message = secrets.mask(message)
-    status = f"{code} {title}"
+    status = status_line(code)
     response = webob.Response(status=status)
     if wants_json(request):
         response.content_type = "application/json"
         response.charset = None
-        response.body = json.dumps(
-            {"message": message, "code": status, "title": title}).encode()
+        response.body = json_error_body(code, message)
     else:
         response.content_type = "text/plain"
         response.charset = "UTF-8"

@@ -11,6 +11,7 @@ from typing import Any
 import routes
 import webob
 import webob.dec
+from gunicorn.http import errors as gunicorn_errors
 from oslo_config import cfg
 
 from glance import exception
@@ -31,6 +32,22 @@ class RequestTimeout(exception.GlanceException):
 class BodyReadError(exception.BadRequest):
     message = "The request body could not be read: the client went away."
     headers = {"Connection": "close"}
+
+
+class BadChunkedBody(exception.BadRequest):
+    message = ("The chunked framing of the request body is not valid HTTP/1.1 "
+               "(%(reason)s).")
+    headers = {"Connection": "close"}
+
+
+class BodyTooLarge(exception.RequestEntityTooLarge):
+    message = "The request body is larger than %(limit)s bytes."
+
+
+# Set by glance-api's worker (glance.cmd.http_worker): ``environ[LIMIT_BODY](n)`` makes
+# the server refuse, as soon as it reads a chunk's size line, a chunked body that
+# declares more than ``n`` bytes in all. Other servers leave it out.
+LIMIT_BODY = "glance.limit_body"
 
 
 def check_json_document(document: Any) -> None:
@@ -73,7 +90,9 @@ class Request(webob.Request):
             return True
         return "chunked" in self.headers.get("Transfer-Encoding", "").lower()
 
-    def iter_body(self, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+    def iter_body(self, chunk_size: int = CHUNK_SIZE, limit: int | None = None,
+                  too_large: type[exception.GlanceException] | None = None
+                  ) -> Iterator[bytes]:
         """Yield the body in chunks, with or without Content-Length.
 
         Without a Content-Length (chunked transfer) the server has already
@@ -81,9 +100,19 @@ class Request(webob.Request):
         which is what mod_wsgi (WSGIChunkedRequest On) and gunicorn need. uwsgi
         leaves ``wsgi.input`` empty for chunked requests; its own
         ``uwsgi.chunked_read()`` yields the de-chunked pieces instead.
+
+        This is the one place where reading the body fails: bad chunk framing is
+        a 400 (``BadChunkedBody``), a chunk that would take the body past
+        ``limit`` bytes a 413 (``too_large``, by default ``BodyTooLarge``, raised
+        as soon as our gunicorn worker reads that chunk's size), a stalled client
+        a 408.
         """
         stream = self.environ["wsgi.input"]
         remaining = self.content_length
+        if limit is not None and remaining is None:
+            limit_body = self.environ.get(LIMIT_BODY)
+            if limit_body is not None:
+                limit_body(limit)
         if remaining is None and "uwsgi.version" in self.environ and self.has_body():
             stream = _UwsgiChunkedInput()
         elif remaining and remaining > chunk_size:
@@ -94,10 +123,18 @@ class Request(webob.Request):
             size = chunk_size if remaining is None else min(chunk_size, remaining)
             try:
                 chunk = stream.read(size)
+            except BodyTooLarge as err:
+                if too_large is None:
+                    raise
+                raise too_large() from err
+            except exception.GlanceException:
+                raise
             except TimeoutError as err:
                 raise RequestTimeout() from err
             except OSError as err:
                 raise BodyReadError() from err
+            except gunicorn_errors.ParseException as err:
+                raise BadChunkedBody(reason=_framing_reason(err)) from err
             if not chunk:
                 if remaining:
                     raise exception.BadRequest(
@@ -110,14 +147,12 @@ class Request(webob.Request):
     def read_body(self, limit: int) -> bytes:
         """The whole (small) body; 413 when over ``limit`` bytes."""
         if self.content_length is not None and self.content_length > limit:
-            raise exception.RequestEntityTooLarge(
-                f"The request body is larger than {limit} bytes.")
+            raise BodyTooLarge(limit=limit)
         data = bytearray()
-        for chunk in self.iter_body():
+        for chunk in self.iter_body(limit=limit):
             data += chunk
             if len(data) > limit:
-                raise exception.RequestEntityTooLarge(
-                    f"The request body is larger than {limit} bytes.")
+                raise BodyTooLarge(limit=limit)
         return bytes(data)
 
     def json_object(self) -> dict[str, Any]:
@@ -136,6 +171,22 @@ class Request(webob.Request):
             raise exception.MalformedJSON() from err
         check_json_document(document)
         return document
+
+
+_FRAMING_REASONS = {  # gunicorn's error class names (not all exist in every version)
+    "InvalidChunkSize": "a chunk size line is not a hexadecimal number, or is too long",
+    "ChunkMissingTerminator": "a chunk does not end with CRLF",
+    "InvalidChunkExtension": "a chunk extension is malformed",
+    "LimitRequestHeaders": "the trailer section is too large",
+}
+
+
+def _framing_reason(err: Exception) -> str:
+    """A short, printable account of a server's framing error (no request bytes)."""
+    for cls in type(err).__mro__:
+        if cls.__name__ in _FRAMING_REASONS:
+            return _FRAMING_REASONS[cls.__name__]
+    return "the chunks or trailers are malformed"
 
 
 class _GunicornDirectInput:
@@ -185,13 +236,25 @@ class _GunicornDirectInput:
         return data
 
 
+class UwsgiChunkedReadError(exception.BadRequest):
+    message = ("The chunked request body could not be read: its framing is not valid "
+               "HTTP/1.1, or the client went away.")
+
+
 class _UwsgiChunkedInput:
-    """A ``read()`` over uwsgi's chunked-body API (one client chunk per call)."""
+    """A ``read()`` over uwsgi's chunked-body API (one client chunk per call).
+
+    uwsgi raises the same ``IOError`` for bad framing, a timeout and a client
+    that went away, so the error says so.
+    """
 
     def read(self, size: int = -1) -> bytes:
         import uwsgi  # only importable inside a uwsgi worker
 
-        return uwsgi.chunked_read()
+        try:
+            return uwsgi.chunked_read()
+        except OSError as err:
+            raise UwsgiChunkedReadError() from err
 
 
 def _json_default(value: Any) -> Any:

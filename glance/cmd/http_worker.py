@@ -13,14 +13,31 @@ worker bounds both:
 * once the headers are in, every read or write may stall at most
   ``client_socket_timeout`` seconds; a body read that times out ends the
   request with 408 (``glance.api.wsgi.RequestTimeout``).
+
+Requests its HTTP parser refuses (a bad request line, too many or too large
+headers, ``Expect: teapot``, ...) are answered in our JSON error format, not
+gunicorn's HTML page (``glance.cmd.http_errors``).
+
+Request bodies (``glance.cmd.http_body``): a chunked body is refused as soon
+as its chunk sizes add up to more than the call reading it accepts
+(``glance.api.wsgi.LIMIT_BODY``), and a response says ``Connection: keep-alive``
+only when the request's body has been read to its end (what an early error
+leaves unread is dropped if it is small, else the answer says ``Connection:
+close`` and the connection is closed gracefully).
 """
 
 import logging
 import select
+import socket
 import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from gunicorn.http.body import ChunkedReader
 from gunicorn.workers.gthread import ThreadWorker
+
+from glance.api import wsgi
+from glance.cmd import http_body, http_errors
 
 _SOCKET_ERROR_MESSAGE = "Socket error processing request."
 # Seconds a thread waits, after a keep-alive response, for the client's next request.
@@ -54,6 +71,36 @@ class GlanceThreadWorker(ThreadWorker):
         self.log.error_log.addFilter(_HeaderTimeoutFilter())
         super().init_process()
 
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        self._application = self.wsgi
+        self.wsgi = self._serve
+
+    def _serve(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        """The application, with the server's hooks in ``environ``; when it starts
+        its response, the connection's fate is decided.
+
+        The response closes the connection when the application says
+        ``Connection: close`` (gunicorn drops that header: it is hop-by-hop) or
+        when what is left of the request body cannot be dropped quickly.
+        """
+        body = environ.get("wsgi.input")
+        reader = getattr(body, "reader", None)
+        if isinstance(reader, http_body.LimitedChunkedReader):
+            environ[wsgi.LIMIT_BODY] = reader.limit_to
+        response = getattr(start_response, "__self__", None)  # gunicorn's Response
+        sock = environ.get("gunicorn.socket")
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info=None):
+            if response is not None and (
+                    any(name.lower() == "connection" and value.lower() == "close"
+                        for name, value in headers)
+                    or sock is None or not http_body.finish(body, sock)):
+                response.force_close()
+            return start_response(status, headers, exc_info)
+
+        return self._application(environ, start)
+
     def handle(self, conn: Any):
         """Serve a request on ``conn``, then any next one that arrives within
         ``KEEPALIVE_LINGER`` seconds, on this same thread.
@@ -68,7 +115,30 @@ class GlanceThreadWorker(ThreadWorker):
         result = self._handle_one(conn)
         while result is True and self.alive and self._next_request_arrives(conn):
             result = self._handle_one(conn)
+        if result is False:
+            self._before_close(conn)
         return result
+
+    @staticmethod
+    def _before_close(conn: Any) -> None:
+        """Get a connection that is about to close ready for gunicorn's close.
+
+        gunicorn closes it on the worker's main thread, half-closing and then
+        reading what the client still sends for up to 2 s: the main loop, and so
+        every other connection of this worker, waits meanwhile for a client that
+        keeps its end open. So that wait, when needed (a body left unread), happens
+        here on this request's thread (``http_body.linger``); otherwise the read side
+        is simply shut, and gunicorn's close returns at once.
+        """
+        request = getattr(conn.parser, "mesg", None)
+        if request is not None and not http_body.read_completely(
+                getattr(request, "body", None)):
+            http_body.linger(conn.sock)
+            return
+        try:
+            conn.sock.shutdown(socket.SHUT_RD)
+        except OSError:
+            pass
 
     @staticmethod
     def _next_request_arrives(conn: Any) -> bool:
@@ -116,10 +186,29 @@ class GlanceThreadWorker(ThreadWorker):
         unreader.chunk = chunk
         unreader._glance_wrapped = True
 
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
+        """Answer a request that failed outside the application in JSON (gunicorn
+        writes an HTML page), then let the client finish sending before the close."""
+        status, message = http_errors.describe(exc)
+        peer = addr[0] if addr else ""
+        if status >= 500:
+            self.log.exception("Error handling request from %s", peer or "unix socket")
+        else:
+            self.log.warning("Invalid request from ip=%s: %s", peer, exc)
+        try:
+            client.sendall(http_errors.render(status, message))
+        except OSError:
+            self.log.debug("Failed to send the error response.")
+            return
+        http_body.linger(client)
+
     def handle_request(self, req: Any, conn: Any):
         """Headers are in: from now on each socket operation may stall a while."""
         conn._glance_header_deadline = None
         conn.sock.settimeout(self.client_socket_timeout)
+        body = getattr(req, "body", None)
+        if body is not None and type(body.reader) is ChunkedReader:
+            body.reader = http_body.LimitedChunkedReader(req, req.unreader)
         return super().handle_request(req, conn)
 
 

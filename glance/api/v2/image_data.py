@@ -22,7 +22,7 @@ from typing import Any
 import webob
 from oslo_config import cfg
 
-from glance import exception, image_cache, notifier
+from glance import exception, image_cache, notifier, quota
 from glance import store as image_store
 from glance.api import wsgi
 from glance.api.middleware.range import LEGACY_RANGE_ENV, LegacyRange, byte_position
@@ -177,8 +177,9 @@ class RequestDeserializer:
             raise image_store.UnknownStore(store=backend)
         if not image_store.is_multi_store():
             backend = None
-        return {"chunks": request.iter_body(CONF.upload_chunk_size),
-                "size": request.content_length, "backend": backend}
+        chunks = request.iter_body(CONF.upload_chunk_size, limit=CONF.image_size_cap,
+                                   too_large=quota.ImageSizeLimitExceeded)
+        return {"chunks": chunks, "size": request.content_length, "backend": backend}
 
 
 class ImageDataController:

@@ -5,7 +5,7 @@ from typing import Any
 import webob
 from oslo_config import cfg
 
-from glance import exception
+from glance import exception, quota
 from glance import store as image_store
 from glance.api import wsgi
 from glance.api.v2.images import check_image_id
@@ -19,8 +19,9 @@ class RequestDeserializer:
         content_type = request.content_type
         if content_type != "application/octet-stream":
             raise exception.UnsupportedMediaType(content_type=content_type or "None")
-        return {"chunks": request.iter_body(CONF.upload_chunk_size),
-                "size": request.content_length}
+        chunks = request.iter_body(CONF.upload_chunk_size, limit=CONF.image_size_cap,
+                                   too_large=quota.ImageSizeLimitExceeded)
+        return {"chunks": chunks, "size": request.content_length}
 
     def import_image(self, request: wsgi.Request) -> dict[str, Any]:
         body = request.json_object()
