@@ -1,4 +1,8 @@
-"""Domain errors. Each class carries the HTTP status the fault layer answers with."""
+"""Every error class of glance, grouped by area.
+
+Each ``GlanceException`` carries the HTTP status the fault layer answers with
+(``glance/api/faults.py``); tests/unit/test_exception_tree.py keeps them all here.
+"""
 
 from glance.i18n import _
 
@@ -23,6 +27,9 @@ class GlanceException(Exception):
 
     def __str__(self) -> str:
         return self.msg
+
+
+# -- Generic errors, by HTTP status, and their common refinements
 
 
 class BadRequest(GlanceException):
@@ -147,7 +154,7 @@ class ServiceUnavailable(GlanceException):
     headers = {"Retry-After": "5"}
 
 
-# -- metadefs
+# -- Metadata definitions (metadefs)
 
 
 class MetadefNamespaceNotFound(NotFound):
