@@ -117,8 +117,9 @@ Handler = Callable[[webob.Request, Any], webob.Response]
 # The one table: exception class -> handler, looked up along ``type(err).__mro__`` so
 # the most specific class wins. Our own errors are one entry (each class carries its
 # ``code``); the other libraries' errors that reach the fault layer are listed by class.
-# glance_store and jsonschema errors never get here: glance/store.py and glance/schema.py
-# turn them into glance exceptions. Every MRO ends in BaseException, the catch-all: a
+# glance_store and jsonschema errors have no row: glance/store.py and glance/schema.py
+# turn them into glance exceptions where they are raised. Every MRO ends in
+# BaseException, the catch-all: a
 # database error may still hide behind it as ``__cause__``, else it is a 500.
 HANDLERS: dict[type[BaseException], Handler] = {
     exception.GlanceException: _from_glance,
