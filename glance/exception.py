@@ -1,4 +1,8 @@
-"""Domain errors. Each class carries the HTTP status the fault layer answers with."""
+"""Every error class of glance, grouped by area.
+
+Each ``GlanceException`` carries the HTTP status the fault layer answers with
+(``glance/api/faults.py``); tests/unit/test_exception_tree.py keeps them all here.
+"""
 
 from glance.i18n import _
 
@@ -23,6 +27,9 @@ class GlanceException(Exception):
 
     def __str__(self) -> str:
         return self.msg
+
+
+# -- Generic errors, by HTTP status, and their common refinements
 
 
 class BadRequest(GlanceException):
@@ -147,7 +154,7 @@ class ServiceUnavailable(GlanceException):
     headers = {"Retry-After": "5"}
 
 
-# -- metadefs
+# -- Metadata definitions (metadefs)
 
 
 class MetadefNamespaceNotFound(NotFound):
@@ -218,3 +225,231 @@ class MetadefInvalid(BadRequest):
 
 class MetadefLoadError(GlanceException):
     message = _("Could not load metadata definitions: %(reason)s")
+
+
+# -- Request bodies and HTTP framing (glance/api/wsgi.py reads them)
+
+
+class RequestTimeout(GlanceException):
+    code = 408
+    message = "The client did not send the request body in time."
+    headers = {"Connection": "close"}
+
+
+class BodyReadError(BadRequest):
+    message = "The request body could not be read: the client went away."
+    headers = {"Connection": "close"}
+
+
+class BadChunkedBody(BadRequest):
+    message = ("The chunked framing of the request body is not valid HTTP/1.1 "
+               "(%(reason)s).")
+    headers = {"Connection": "close"}
+
+
+class BodyTooLarge(RequestEntityTooLarge):
+    message = "The request body is larger than %(limit)s bytes."
+
+
+class UwsgiChunkedReadError(BadRequest):
+    message = ("The chunked request body could not be read: its framing is not valid "
+               "HTTP/1.1, or the client went away.")
+
+
+# -- Image data: upload, download, ranges
+
+
+class ClientDisconnected(BadRequest):
+    message = "The client stopped sending image data before the upload was complete."
+
+
+class ImageGone(GlanceException):
+    code = 410
+    message = ("Image %(image_id)s could not be found after upload. The image may have "
+               "been deleted during the upload.")
+
+
+class ImageDeactivated(Forbidden):
+    message = ("The requested image has been deactivated. Image data download is "
+               "forbidden.")
+
+
+class ActionNotAllowed(Forbidden):
+    message = "Not allowed to %(action)s image in status '%(status)s'"
+
+
+class RangeNotSatisfiable(GlanceException):
+    code = 416
+    message = "Requested range not satisfiable"
+
+    def __init__(self, size: int, message: str | None = None) -> None:
+        super().__init__(message)
+        self.headers = {"Content-Range": f"bytes */{size}"}
+
+
+class FormatsRequired(BadRequest):
+    message = "%(what)s must be set prior to saving data."
+
+
+class InvalidImageFormat(BadRequest):
+    message = "Image data is not acceptable: %(reason)s"
+
+
+# -- Stores (glance/store.py turns glance_store errors into these)
+
+
+class StorageFull(RequestEntityTooLarge):
+    message = "Image storage media is full: %(reason)s"
+
+
+class StorageWriteDenied(ServiceUnavailable):
+    message = "Insufficient permissions on image storage media: %(reason)s"
+
+
+class StoreAddDisabled(GlanceException):
+    code = 410
+    message = "Error in store configuration. Adding images to store is disabled."
+
+
+class UnknownStore(BadRequest):
+    message = "Store for identifier %(store)s not found"
+
+
+class DataNotFound(NotFound):
+    message = "Image data for image %(image_id)s was not found in the store."
+
+
+class StoreFailure(ServiceUnavailable):
+    message = "The image store failed: %(reason)s"
+
+
+class InvalidLocation(BadRequest):
+    message = "Invalid location: %(reason)s"
+
+
+# -- Quotas
+
+
+class ImageSizeLimitExceeded(RequestEntityTooLarge):
+    message = "The incoming image is too large: The provided image is too large."
+
+
+class StorageQuotaFull(RequestEntityTooLarge):
+    message = ("Image exceeds the storage quota: The size of the data %(size)s will "
+               "exceed the limit. %(remaining)s bytes remaining.")
+
+
+# -- Locations
+
+
+class LastLocation(Forbidden):
+    message = "Cannot remove last location in the image."
+
+
+class EmptyLocations(Forbidden):
+    message = "Cannot set locations to empty list."
+
+
+class LocationsHidden(Forbidden):
+    message = "It's not allowed to %(action)s locations if locations are invisible."
+
+
+class DuplicateLocation(BadRequest):
+    message = "The location %(url)s already exists"
+
+
+class LocationsNotEmpty(BadRequest):
+    message = "Original locations is not empty: %(urls)s"
+
+
+class InvalidValidationData(BadRequest):
+    message = "Invalid validation_data: %(reason)s"
+
+
+class ValidationDataConflict(Conflict):
+    message = "Image already has %(name)s %(current)s; validation_data says %(claim)s"
+
+
+class NormalUserHttpOnly(Forbidden):
+    message = "http store must be enabled to use location API by normal user."
+
+
+class ImageHasActiveTask(Conflict):
+    message = "Image has active task"
+
+
+class ImageHasLocation(Conflict):
+    message = "Image %(image_id)s already has a location."
+
+
+# -- Import and web-download
+
+
+class ImportFailed(GlanceException):
+    message = "Image import failed: %(reason)s"
+
+
+class UnknownImportMethod(BadRequest):
+    message = "Unknown import method name '%(method)s'."
+
+
+class URLRefused(BadRequest):
+    message = "URI for %(purpose)s does not pass filtering: %(url)s"
+
+
+class DownloadFailed(GlanceException):
+    message = "Failed to download %(url)s: %(reason)s"
+
+
+# -- Tasks
+
+
+class InvalidTaskStatusTransition(Conflict):
+    message = "Task status transition from %(current)s to %(target)s is not allowed"
+
+
+class TaskNotFound(NotFound):
+    message = "Task with the given id %(task_id)s was not found"
+
+
+class TaskMarkerNotFound(BadRequest):
+    message = "Task with the given id %(marker)s was not found"
+
+
+# -- Cache
+
+
+class CacheDisabled(NotFound):
+    message = "Caching via API is not supported at this site."
+
+
+class NotQueueable(BadRequest):
+    message = "Only images with status active can be targeted for queueing."
+
+
+class BadClearTarget(BadRequest):
+    message = ("If provided, 'x-image-cache-clear-target' must be 'cache', 'queue', "
+               "'both' or empty.")
+
+
+# -- Scrubber (restore of pending_delete images)
+
+
+class NotRestorable(Conflict):
+    message = ("Image %(image_id)s cannot be restored: it is %(status)s, and only a "
+               "pending_delete image can be put back to active.")
+
+
+class NothingToRestore(Conflict):
+    message = ("Image %(image_id)s cannot be restored: the data of all its locations "
+               "has already been scrubbed.")
+
+
+# -- Policy
+
+
+class InvalidScope(PolicyNotAuthorized):
+    """The token's scope (e.g. system) is not one the rule accepts: always 403."""
+
+    message = "You are not authorized to complete %(action)s action with a token of " \
+              "this scope."

@@ -45,10 +45,6 @@ _ALSO_ACCEPTED = {
 _COMPATIBLE_SETS = ({"iso", "gpt"},)
 
 
-class InvalidImageFormat(exception.BadRequest):
-    message = "Image data is not acceptable: %(reason)s"
-
-
 def _check_vmdk_extents(inspector: fi.FileInspector) -> None:
     """A single-file vmdk has exactly one extent, its own SPARSE data.
 
@@ -59,7 +55,7 @@ def _check_vmdk_extents(inspector: fi.FileInspector) -> None:
     extents = [line.split() for line in (raw.strip() for raw in text.splitlines())
                if line.split(" ")[0].upper() in ("RW", "RDONLY", "NOACCESS")]
     if len(extents) != 1 or len(extents[0]) < 3 or extents[0][2].upper() != "SPARSE":
-        raise InvalidImageFormat(
+        raise exception.InvalidImageFormat(
             reason="vmdk descriptor must name exactly one SPARSE extent in the image "
             "itself")
 
@@ -103,19 +99,19 @@ class InspectedStream:
         self._matched = True
         names = _names(formats)
         if len(names) > 1 and names not in _COMPATIBLE_SETS:
-            raise InvalidImageFormat(
+            raise exception.InvalidImageFormat(
                 reason=f"the data is in several formats at once ({', '.join(sorted(names))})")
         declared = self.disk_format
         if not self.require_match or not declared:
             return
         if declared in OPAQUE_FORMATS:
             if names - {"raw", "gpt"}:
-                raise InvalidImageFormat(
+                raise exception.InvalidImageFormat(
                     reason=f"disk_format is {declared} but the data is {', '.join(names)}")
             return
         accepted = {declared} | _ALSO_ACCEPTED.get(declared, set())
         if not names <= accepted or (declared != "raw" and declared not in names):
-            raise InvalidImageFormat(
+            raise exception.InvalidImageFormat(
                 reason=f"disk_format is {declared} but the data is "
                 f"{', '.join(sorted(names))}")
 
@@ -127,7 +123,7 @@ class InspectedStream:
         try:
             formats = wrapper.formats or []
         except fi.ImageFormatError as err:
-            raise InvalidImageFormat(reason=str(err)) from err
+            raise exception.InvalidImageFormat(reason=str(err)) from err
         if not self._matched:
             self._check_match(formats)
         for inspector in formats:
@@ -137,10 +133,10 @@ class InspectedStream:
                 reasons = "; ".join(f"{name}: {failure}"
                                     for name, failure in err.failures.items())
                 LOG.warning("Refused %s image data: %s", inspector, reasons)
-                raise InvalidImageFormat(
+                raise exception.InvalidImageFormat(
                     reason=f"{inspector} safety check failed ({reasons})") from err
             except fi.ImageFormatError as err:
-                raise InvalidImageFormat(reason=f"{inspector}: {err}") from err
+                raise exception.InvalidImageFormat(reason=f"{inspector}: {err}") from err
             if str(inspector) == "vmdk":
                 _check_vmdk_extents(inspector)
         self.detected = formats

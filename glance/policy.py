@@ -66,13 +66,6 @@ def get_enforcer() -> policy.Enforcer:
     return _ENFORCER
 
 
-class InvalidScope(exception.PolicyNotAuthorized):
-    """The token's scope (e.g. system) is not one the rule accepts: always 403."""
-
-    message = "You are not authorized to complete %(action)s action with a token of " \
-              "this scope."
-
-
 def reset() -> None:
     """Forget the enforcer (tests that change the policy file)."""
     global _ENFORCER
@@ -88,13 +81,13 @@ def _token_scope(context) -> str:
 
 
 def _scope_checked(enforcer: policy.Enforcer, context, action: str):
-    """The context to evaluate ``action`` with, or InvalidScope for a foreign scope."""
+    """The context to evaluate ``action`` with, or exception.InvalidScope for a foreign scope."""
     rule = enforcer.registered_rules.get(action)
     scope = _token_scope(context)
     if rule is None or not rule.scope_types or scope in rule.scope_types:
         return context
     if CONF.oslo_policy.enforce_scope:
-        raise InvalidScope(action=action)
+        raise exception.InvalidScope(action=action)
     LOG.warning("A %s-scoped token used %s, which is for %s-scoped tokens; allowed "
                 "because [oslo_policy] enforce_scope is false.", scope, action,
                 "/".join(rule.scope_types))
@@ -107,15 +100,15 @@ def _scope_checked(enforcer: policy.Enforcer, context, action: str):
 def authorize(context, action: str, target: dict) -> None:
     """Raise PolicyNotAuthorized unless ``context`` may do ``action`` on ``target``.
 
-    A token of a scope the rule does not accept raises InvalidScope (403, never
+    A token of a scope the rule does not accept raises exception.InvalidScope (403, never
     turned into 404) unless ``[oslo_policy] enforce_scope`` is false.
     """
     enforcer = get_enforcer()
     context = _scope_checked(enforcer, context, action)
     try:
         allowed = enforcer.enforce(action, target, context)
-    except policy.InvalidScope as err:
-        raise InvalidScope(action=action) from err
+    except exception.InvalidScope as err:
+        raise exception.InvalidScope(action=action) from err
     if not allowed:
         raise exception.PolicyNotAuthorized(action=action)
 

@@ -16,15 +16,6 @@ _UNITS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}
 _QUOTA_RE = re.compile(r"^\s*(\d+)\s*([KMGT]?B?)\s*$", re.IGNORECASE)
 
 
-class ImageSizeLimitExceeded(exception.RequestEntityTooLarge):
-    message = "The incoming image is too large: The provided image is too large."
-
-
-class StorageQuotaFull(exception.RequestEntityTooLarge):
-    message = ("Image exceeds the storage quota: The size of the data %(size)s will "
-               "exceed the limit. %(remaining)s bytes remaining.")
-
-
 def parse_size(value: str) -> int:
     """Bytes in a quota string such as ``0``, ``512MB`` or ``20GB``."""
     match = _QUOTA_RE.match(str(value))
@@ -49,9 +40,9 @@ class UploadLimit:
     def check(self, size: int) -> None:
         """Raise 413 when ``size`` bytes would exceed the quota or the cap."""
         if self.quota_remaining is not None and size > self.quota_remaining:
-            raise StorageQuotaFull(size=size, remaining=max(self.quota_remaining, 0))
+            raise exception.StorageQuotaFull(size=size, remaining=max(self.quota_remaining, 0))
         if size > self.cap:
-            raise ImageSizeLimitExceeded()
+            raise exception.ImageSizeLimitExceeded()
 
     @property
     def maximum(self) -> int:

@@ -38,33 +38,6 @@ _HASH_QUEUE_DEPTH = 4
 _initialized = False
 
 
-# -- errors ------------------------------------------------------------------------------
-
-class StorageFull(exception.RequestEntityTooLarge):
-    message = "Image storage media is full: %(reason)s"
-
-
-class StorageWriteDenied(exception.ServiceUnavailable):
-    message = "Insufficient permissions on image storage media: %(reason)s"
-
-
-class StoreAddDisabled(exception.GlanceException):
-    code = 410
-    message = "Error in store configuration. Adding images to store is disabled."
-
-
-class UnknownStore(exception.BadRequest):
-    message = "Store for identifier %(store)s not found"
-
-
-class DataNotFound(exception.NotFound):
-    message = "Image data for image %(image_id)s was not found in the store."
-
-
-class StoreFailure(exception.ServiceUnavailable):
-    message = "The image store failed: %(reason)s"
-
-
 # -- set-up ------------------------------------------------------------------------------
 
 def is_multi_store() -> bool:
@@ -110,7 +83,7 @@ def _driver(backend: str | None):
         try:
             return multi_backend.get_store_from_store_identifier(backend)
         except store_exc.UnknownScheme as err:
-            raise UnknownStore(store=backend) from err
+            raise exception.UnknownStore(store=backend) from err
     return glance_store.backend.get_store_from_scheme(CONF.glance_store.default_store)
 
 
@@ -205,9 +178,9 @@ def _write_file(driver, image_id: str, chunks: Iterable[bytes], size: int | None
         hasher.finish()
         _unlink(path)
         if isinstance(err, OSError) and err.errno in (27, 28):  # EFBIG, ENOSPC
-            raise StorageFull(reason=err.strerror) from err
+            raise exception.StorageFull(reason=err.strerror) from err
         if isinstance(err, PermissionError):
-            raise StorageWriteDenied(reason=err.strerror) from err
+            raise exception.StorageWriteDenied(reason=err.strerror) from err
         raise
     checksum, os_hash = hasher.finish()
     perm = driver.store_conf.filesystem_store_file_perm
@@ -253,15 +226,15 @@ def add(image_id: str, chunks: Iterable[bytes], size: int | None, hashing_algo: 
                     CONF, image_id, _ChunkReader(chunks), size or 0, hashing_algo,
                     context=context))
     except store_exc.StoreAddDisabled as err:
-        raise StoreAddDisabled() from err
+        raise exception.StoreAddDisabled() from err
     except store_exc.StorageFull as err:
-        raise StorageFull(reason=str(err)) from err
+        raise exception.StorageFull(reason=str(err)) from err
     except store_exc.StorageWriteDenied as err:
-        raise StorageWriteDenied(reason=str(err)) from err
+        raise exception.StorageWriteDenied(reason=str(err)) from err
     except store_exc.Duplicate as err:
         raise exception.Conflict(f"Image data for {image_id} already exists.") from err
     except store_exc.GlanceStoreException as err:
-        raise StoreFailure(reason=str(err)) from err
+        raise exception.StoreFailure(reason=str(err)) from err
     return StoredData(url, written, checksum, os_hash, dict(metadata or {}))
 
 
@@ -296,7 +269,7 @@ def get(location: dict[str, Any], offset: int = 0, length: int | None = None,
         raise exception.NotFound("The image data could not be found in the store.") \
             from err
     except store_exc.GlanceStoreException as err:
-        raise StoreFailure(reason=str(err)) from err
+        raise exception.StoreFailure(reason=str(err)) from err
     return iter(data)
 
 
@@ -333,7 +306,7 @@ def delete(location: dict[str, Any], context=None) -> None:
 def remove(location: dict[str, Any], context=None) -> bool:
     """Remove a location's data: True when removed, False when it was already gone.
 
-    Unlike :func:`delete`, every other failure raises StoreFailure (the scrubber
+    Unlike :func:`delete`, every other failure raises exception.StoreFailure (the scrubber
     keeps such a location for its next run).
     """
     url, backend = location["url"], _backend_of(location)
@@ -345,15 +318,11 @@ def remove(location: dict[str, Any], context=None) -> bool:
     except store_exc.NotFound:
         return False
     except Exception as err:  # noqa: BLE001 - drivers raise more than store errors
-        raise StoreFailure(reason=f"{type(err).__name__}: {err}") from err
+        raise exception.StoreFailure(reason=f"{type(err).__name__}: {err}") from err
     return True
 
 
 # -- locations given by users ------------------------------------------------------------
-
-class InvalidLocation(exception.BadRequest):
-    message = "Invalid location: %(reason)s"
-
 
 @dataclass
 class LocationStore:
@@ -391,22 +360,22 @@ def _checked_file(url: str, driver) -> str:
     parts = urlsplit(url)
     path = parts.path
     if parts.netloc or parts.query or parts.fragment or "%" in url or not path:
-        raise InvalidLocation(reason="a file location is file:///absolute/path")
+        raise exception.InvalidLocation(reason="a file location is file:///absolute/path")
     if path != os.path.normpath(path) or "/../" in path + "/" or "//" in path:
-        raise InvalidLocation(reason="the path is not in canonical form")
+        raise exception.InvalidLocation(reason="the path is not in canonical form")
     real = os.path.realpath(path)
     if real != path:
-        raise InvalidLocation(reason="the path goes through a symbolic link")
+        raise exception.InvalidLocation(reason="the path goes through a symbolic link")
     if not any(os.path.commonpath([real, datadir]) == datadir and real != datadir
                for datadir in _datadirs(driver)):
-        raise InvalidLocation(reason="the file is not in a data directory of the store")
+        raise exception.InvalidLocation(reason="the file is not in a data directory of the store")
     if not os.path.isfile(real):
-        raise InvalidLocation(reason="no such file")
+        raise exception.InvalidLocation(reason="no such file")
     return real
 
 
 def location_store(url: str) -> LocationStore:
-    """The enabled store ``url`` belongs to; InvalidLocation (400) when none.
+    """The enabled store ``url`` belongs to; exception.InvalidLocation (400) when none.
 
     For the file store the URL must name an existing regular file inside one of
     the store's data directories (never any other file of the server).
@@ -414,9 +383,9 @@ def location_store(url: str) -> LocationStore:
     try:
         scheme = urlsplit(url).scheme.lower()
     except ValueError as err:
-        raise InvalidLocation(reason="the URL cannot be parsed") from err
+        raise exception.InvalidLocation(reason="the URL cannot be parsed") from err
     if not scheme or url.split(":", 1)[0] != scheme:
-        raise InvalidLocation(reason="the URL has no (lower-case) scheme")
+        raise exception.InvalidLocation(reason="the URL has no (lower-case) scheme")
     if is_multi_store():
         candidates = [backend for backend in
                       store_location.SCHEME_TO_CLS_BACKEND_MAP.get(scheme, {})
@@ -425,8 +394,8 @@ def location_store(url: str) -> LocationStore:
     else:
         candidates = [None] if scheme in store_location.SCHEME_TO_CLS_MAP else []
     if not candidates:
-        raise InvalidLocation(reason=f"no enabled store handles '{scheme}' URLs")
-    last_error: InvalidLocation | None = None
+        raise exception.InvalidLocation(reason=f"no enabled store handles '{scheme}' URLs")
+    last_error: exception.InvalidLocation | None = None
     for backend in candidates:
         if scheme != "file":
             return LocationStore(url, scheme, backend)
@@ -434,7 +403,7 @@ def location_store(url: str) -> LocationStore:
             driver = (_driver(backend) if is_multi_store()
                       else glance_store.backend.get_store_from_scheme("file"))
             return LocationStore(url, scheme, backend, _checked_file(url, driver))
-        except InvalidLocation as err:
+        except exception.InvalidLocation as err:
             last_error = err
     assert last_error is not None
     raise last_error
@@ -451,9 +420,9 @@ def location_size(target: LocationStore, context=None) -> int:
         else:
             size = glance_store.get_size_from_backend(target.url, context=context)
     except store_exc.NotFound as err:
-        raise InvalidLocation(reason="no data at this location") from err
+        raise exception.InvalidLocation(reason="no data at this location") from err
     except store_exc.GlanceStoreException as err:
-        raise InvalidLocation(reason=str(err)) from err
+        raise exception.InvalidLocation(reason=str(err)) from err
     if not size:
-        raise InvalidLocation(reason="the store does not know the size of the data")
+        raise exception.InvalidLocation(reason="the store does not know the size of the data")
     return int(size)

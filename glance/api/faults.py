@@ -6,11 +6,14 @@ HTML), and a 500 never carries a traceback.
 """
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import webob
 import webob.exc
 from oslo_db import exception as db_exc
 from oslo_log import log as logging
+from sqlalchemy import exc as sa_exc
 
 from glance import exception, secrets
 from glance.db import errors as db_errors
@@ -61,28 +64,33 @@ def error_response(request: webob.Request, code: int, message: str,
     return response
 
 
-def _message_of_http_exception(err: webob.exc.HTTPException) -> str:
-    return err.detail or err.explanation or err.title
+def _from_glance(request: webob.Request, err: exception.GlanceException) -> webob.Response:
+    """Our own errors carry their status, message and headers."""
+    if err.code >= 500:
+        LOG.error("Request failed: %s", err)
+    return error_response(request, err.code, str(err), dict(err.headers))
 
 
-def from_exception(request: webob.Request, err: BaseException) -> webob.Response:
-    """Map any exception to its response: glance errors by ``code``; database errors
-    by what they mean (glance/db/errors.py: 503, 400); anything else 500."""
-    if isinstance(err, exception.GlanceException):
-        if err.code >= 500:
-            LOG.error("Request failed: %s", err)
-        return error_response(request, err.code, str(err), dict(err.headers))
-    if isinstance(err, webob.exc.HTTPException):
-        headers = {name: value for name, value in err.headers.items()
-                   if name.lower() in ("allow", "location", "accept-patch",
-                                       "retry-after", "www-authenticate", "content-range")}
-        return error_response(request, err.code, _message_of_http_exception(err), headers)
-    if isinstance(err, db_exc.DBDataError) or (
-            isinstance(err, db_exc.DBError)
-            and isinstance(getattr(err, "inner_exception", None), OverflowError)):
-        LOG.info("Value refused by the database: %s", err)
-        return error_response(request, 400, "A value is out of range or too long for "
-                              "its field.")
+def _from_http_exception(request: webob.Request,
+                         err: webob.exc.HTTPException) -> webob.Response:
+    """A webob HTTP error keeps its status and the headers that belong to it."""
+    headers = {name: value for name, value in err.headers.items()
+               if name.lower() in ("allow", "location", "accept-patch",
+                                   "retry-after", "www-authenticate", "content-range")}
+    message = err.detail or err.explanation or err.title
+    return error_response(request, err.code, message, headers)
+
+
+def _from_value_error(request: webob.Request, err: BaseException) -> webob.Response:
+    """The database refused a value (out of range, too long): the client's fault."""
+    LOG.info("Value refused by the database: %s", err)
+    return error_response(request, 400, "A value is out of range or too long for "
+                          "its field.")
+
+
+def _from_database_error(request: webob.Request, err: BaseException) -> webob.Response:
+    """503 or 400 for what glance/db/errors.py recognises (also through ``__cause__``),
+    else a 500 with its traceback in the log."""
     failure = db_errors.classify(err)
     if failure is db_errors.Failure.UNAVAILABLE:
         LOG.error("Database unavailable: %s", err)
@@ -95,3 +103,41 @@ def from_exception(request: webob.Request, err: BaseException) -> webob.Response
                               "database to run; send fewer filters or values.")
     LOG.exception("Unexpected error while handling %s %s", request.method, request.path)
     return error_response(request, 500, INTERNAL_MESSAGE)
+
+
+def _from_oslo_db_error(request: webob.Request, err: db_exc.DBError) -> webob.Response:
+    """oslo.db wraps a driver's OverflowError (an integer too large) in a bare DBError."""
+    if isinstance(getattr(err, "inner_exception", None), OverflowError):
+        return _from_value_error(request, err)
+    return _from_database_error(request, err)
+
+
+Handler = Callable[[webob.Request, Any], webob.Response]
+
+# The one table: exception class -> handler, looked up along ``type(err).__mro__`` so
+# the most specific class wins. Our own errors are one entry (each class carries its
+# ``code``); the other libraries' errors that reach the fault layer are listed by class.
+# glance_store and jsonschema errors have no row: glance/store.py and glance/schema.py
+# turn them into glance exceptions where they are raised. Every MRO ends in
+# BaseException, the catch-all: a
+# database error may still hide behind it as ``__cause__``, else it is a 500.
+HANDLERS: dict[type[BaseException], Handler] = {
+    exception.GlanceException: _from_glance,
+    webob.exc.HTTPException: _from_http_exception,
+    db_exc.DBDataError: _from_value_error,
+    db_exc.DBError: _from_oslo_db_error,
+    sa_exc.SQLAlchemyError: _from_database_error,
+    BaseException: _from_database_error,
+}
+
+
+def handler_for(err: BaseException) -> Handler:
+    """The handler of the most specific class of ``err`` found in ``HANDLERS``."""
+    return next(HANDLERS[cls] for cls in type(err).__mro__ if cls in HANDLERS)
+
+
+def from_exception(request: webob.Request, err: BaseException) -> webob.Response:
+    """Map any exception to its response through ``HANDLERS``: glance errors by their
+    ``code``; database errors by what they mean (glance/db/errors.py: 503, 400);
+    anything else 500."""
+    return handler_for(err)(request, err)

@@ -23,27 +23,6 @@ MAX_JSON_DEPTH = 32
 _INT64 = 2 ** 63
 
 
-class RequestTimeout(exception.GlanceException):
-    code = 408
-    message = "The client did not send the request body in time."
-    headers = {"Connection": "close"}
-
-
-class BodyReadError(exception.BadRequest):
-    message = "The request body could not be read: the client went away."
-    headers = {"Connection": "close"}
-
-
-class BadChunkedBody(exception.BadRequest):
-    message = ("The chunked framing of the request body is not valid HTTP/1.1 "
-               "(%(reason)s).")
-    headers = {"Connection": "close"}
-
-
-class BodyTooLarge(exception.RequestEntityTooLarge):
-    message = "The request body is larger than %(limit)s bytes."
-
-
 # Set by glance-api's worker (glance.cmd.http_worker): ``environ[LIMIT_BODY](n)`` makes
 # the server refuse, as soon as it reads a chunk's size line, a chunked body that
 # declares more than ``n`` bytes in all. Other servers leave it out.
@@ -102,8 +81,8 @@ class Request(webob.Request):
         ``uwsgi.chunked_read()`` yields the de-chunked pieces instead.
 
         This is the one place where reading the body fails: bad chunk framing is
-        a 400 (``BadChunkedBody``), a chunk that would take the body past
-        ``limit`` bytes a 413 (``too_large``, by default ``BodyTooLarge``, raised
+        a 400 (``exception.BadChunkedBody``), a chunk that would take the body past
+        ``limit`` bytes a 413 (``too_large``, by default ``exception.BodyTooLarge``, raised
         as soon as our gunicorn worker reads that chunk's size), a stalled client
         a 408.
         """
@@ -123,18 +102,18 @@ class Request(webob.Request):
             size = chunk_size if remaining is None else min(chunk_size, remaining)
             try:
                 chunk = stream.read(size)
-            except BodyTooLarge as err:
+            except exception.BodyTooLarge as err:
                 if too_large is None:
                     raise
                 raise too_large() from err
             except exception.GlanceException:
                 raise
             except TimeoutError as err:
-                raise RequestTimeout() from err
+                raise exception.RequestTimeout() from err
             except OSError as err:
-                raise BodyReadError() from err
+                raise exception.BodyReadError() from err
             except gunicorn_errors.ParseException as err:
-                raise BadChunkedBody(reason=_framing_reason(err)) from err
+                raise exception.BadChunkedBody(reason=_framing_reason(err)) from err
             if not chunk:
                 if remaining:
                     raise exception.BadRequest(
@@ -147,12 +126,12 @@ class Request(webob.Request):
     def read_body(self, limit: int) -> bytes:
         """The whole (small) body; 413 when over ``limit`` bytes."""
         if self.content_length is not None and self.content_length > limit:
-            raise BodyTooLarge(limit=limit)
+            raise exception.BodyTooLarge(limit=limit)
         data = bytearray()
         for chunk in self.iter_body(limit=limit):
             data += chunk
             if len(data) > limit:
-                raise BodyTooLarge(limit=limit)
+                raise exception.BodyTooLarge(limit=limit)
         return bytes(data)
 
     def json_object(self) -> dict[str, Any]:
@@ -236,11 +215,6 @@ class _GunicornDirectInput:
         return data
 
 
-class UwsgiChunkedReadError(exception.BadRequest):
-    message = ("The chunked request body could not be read: its framing is not valid "
-               "HTTP/1.1, or the client went away.")
-
-
 class _UwsgiChunkedInput:
     """A ``read()`` over uwsgi's chunked-body API (one client chunk per call).
 
@@ -254,7 +228,7 @@ class _UwsgiChunkedInput:
         try:
             return uwsgi.chunked_read()
         except OSError as err:
-            raise UwsgiChunkedReadError() from err
+            raise exception.UwsgiChunkedReadError() from err
 
 
 def _json_default(value: Any) -> Any:

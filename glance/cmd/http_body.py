@@ -19,7 +19,7 @@ from typing import Any
 
 from gunicorn.http.body import ChunkedReader, LengthReader
 
-from glance.api import wsgi
+from glance import exception
 
 #: Most bytes of an unread body dropped to keep a connection open.
 DRAIN_BYTES = 64 * 1024
@@ -54,7 +54,7 @@ class LimitedChunkedReader(ChunkedReader):
         size, rest = super().parse_chunk_size(unreader, data=data)
         self.declared += size
         if self.limit is not None and self.declared > self.limit:
-            raise wsgi.BodyTooLarge(limit=self.limit)
+            raise exception.BodyTooLarge(limit=self.limit)
         return size, rest
 
 

@@ -12,7 +12,7 @@ worker bounds both:
   extend it); otherwise the connection is closed without a response;
 * once the headers are in, every read or write may stall at most
   ``client_socket_timeout`` seconds; a body read that times out ends the
-  request with 408 (``glance.api.wsgi.RequestTimeout``).
+  request with 408 (``glance.exception.RequestTimeout``).
 
 Requests its HTTP parser refuses (a bad request line, too many or too large
 headers, ``Expect: teapot``, ...) are answered in our JSON error format, not

@@ -43,17 +43,13 @@ def check_transition(current: str, target: str) -> None:
         raise exception.InvalidImageStatusTransition(current=current, target=target)
 
 
-class FormatsRequired(exception.BadRequest):
-    message = "%(what)s must be set prior to saving data."
-
-
 def check_formats(image: "Image") -> None:
     """400 unless ``image`` has a disk and a container format: an image takes no
     data (an upload, a first location) without both, as in Glance."""
     missing = [name for name in FORMAT_ATTRIBUTES if not getattr(image, name)]
     if missing:
         noun = "Properties" if len(missing) > 1 else "Property"
-        raise FormatsRequired(what=f"{noun} {', '.join(missing)}")
+        raise exception.FormatsRequired(what=f"{noun} {', '.join(missing)}")
 
 
 def check_location_operation(operation: str, status: str) -> None:

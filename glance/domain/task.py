@@ -22,14 +22,10 @@ STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-class InvalidTaskStatusTransition(exception.Conflict):
-    message = "Task status transition from %(current)s to %(target)s is not allowed"
-
-
 def check_transition(current: str, target: str) -> None:
     """Raise Conflict unless ``current`` -> ``target`` is allowed."""
     if target not in STATUS_TRANSITIONS.get(current, ()):
-        raise InvalidTaskStatusTransition(current=current, target=target)
+        raise exception.InvalidTaskStatusTransition(current=current, target=target)
 
 
 def expiry(ended_at: datetime, ttl_hours: int) -> datetime:

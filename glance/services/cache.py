@@ -23,19 +23,6 @@ CLEAR_TARGETS = {"": (True, True), "both": (True, True), "cache": (True, False),
                  "queue": (False, True)}
 
 
-class CacheDisabled(exception.NotFound):
-    message = "Caching via API is not supported at this site."
-
-
-class NotQueueable(exception.BadRequest):
-    message = "Only images with status active can be targeted for queueing."
-
-
-class BadClearTarget(exception.BadRequest):
-    message = ("If provided, 'x-image-cache-clear-target' must be 'cache', 'queue', "
-               "'both' or empty.")
-
-
 @dataclass
 class CacheState:
     """What the cache holds and what waits for the prefetcher."""
@@ -73,7 +60,7 @@ class CacheService:
         target = image_service.policy_target(context, image) if image is not None else {}
         self.policy.authorize(context, action, target)
         if not self.cache.enabled():
-            raise CacheDisabled()
+            raise exception.CacheDisabled()
 
     def list(self, context) -> CacheState:
         """The cached images (least recently used first) and the queue, in order."""
@@ -86,7 +73,7 @@ class CacheService:
         image = self.images.get(context, image_id)
         self._authorize(context, "cache_image", image)
         if image.status != "active":
-            raise NotQueueable()
+            raise exception.NotQueueable()
         if self.cache.get().queue(image_id):
             self.cache.wake()
 
@@ -117,7 +104,7 @@ class CacheService:
         try:
             clear_cache, clear_queue = CLEAR_TARGETS[target.strip().lower()]
         except KeyError as err:
-            raise BadClearTarget() from err
+            raise exception.BadClearTarget() from err
         cache = self.cache.get()
         return Cleared(cache.delete_all() if clear_cache else None,
                        cache.dequeue() if clear_queue else None)

@@ -24,25 +24,6 @@ CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
 
 
-class ClientDisconnected(exception.BadRequest):
-    message = "The client stopped sending image data before the upload was complete."
-
-
-class ImageGone(exception.GlanceException):
-    code = 410
-    message = ("Image %(image_id)s could not be found after upload. The image may have "
-               "been deleted during the upload.")
-
-
-class ImageDeactivated(exception.Forbidden):
-    message = ("The requested image has been deactivated. Image data download is "
-               "forbidden.")
-
-
-class ActionNotAllowed(exception.Forbidden):
-    message = "Not allowed to %(action)s image in status '%(status)s'"
-
-
 @dataclass
 class Download:
     """What a download serves: the image and the location holding its data (or None)."""
@@ -68,7 +49,7 @@ class _Stream:
             except exception.GlanceException:
                 raise
             except Exception as err:  # noqa: BLE001 - whatever the server raises
-                raise ClientDisconnected() from err
+                raise exception.ClientDisconnected() from err
             if chunk is None:
                 return
             self.received += len(chunk)
@@ -139,7 +120,7 @@ class ImageDataService:
                                                  stored.metadata)
         except exception.ImageNotFound as err:
             self.store.delete(location, context=context)
-            raise ImageGone(image_id=image_id) from err
+            raise exception.ImageGone(image_id=image_id) from err
         except BaseException:
             self.store.delete(location, context=context)
             self._restore(context, image_id)
@@ -161,7 +142,7 @@ class ImageDataService:
         """The image and its data's location; no location means no data (204)."""
         image = self._authorized_image(context, image_id, "download_image")
         if image.status == "deactivated" and not context.is_admin:
-            raise ImageDeactivated()
+            raise exception.ImageDeactivated()
         if image.status not in ("active", "deactivated"):
             return Download(image, None)
         locations = [loc for loc in image.locations if loc.get("status") == "active"]
@@ -196,7 +177,7 @@ class ImageDataService:
         if image.status == target:
             return
         if image.status != source:
-            raise ActionNotAllowed(action=action, status=image.status)
+            raise exception.ActionNotAllowed(action=action, status=image.status)
         domain.check_transition(source, target)
         notifier.image(context, "image.update", self.db.image_update(
             context, image_id, {"status": target}, expected_status=source))

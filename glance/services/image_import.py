@@ -41,14 +41,6 @@ IMPORTING = "os_glance_importing_to_stores"
 FAILED = "os_glance_failed_import"
 
 
-class ImportFailed(exception.GlanceException):
-    message = "Image import failed: %(reason)s"
-
-
-class UnknownImportMethod(exception.BadRequest):
-    message = "Unknown import method name '%(method)s'."
-
-
 def enabled_methods() -> list[str]:
     """Import methods offered here (copy-image needs several stores; glance-download,
     accepted in the configuration for Glance compatibility, is never offered)."""
@@ -176,7 +168,7 @@ class ImportService:
                      request_body: dict[str, Any] | None = None) -> task_domain.Task:
         """Check and start an import; returns its ``api_image_import`` task."""
         if method not in enabled_methods():
-            raise UnknownImportMethod(method=method)
+            raise exception.UnknownImportMethod(method=method)
         image = self.images.get(context, image_id)
         target = image_service.policy_target(context, image)
         self.policy.authorize(context, "copy_image" if method == "copy-image"
@@ -253,7 +245,7 @@ class ImportService:
             targets = [image_store.default_backend()]
         for store_id in targets:
             if store_id not in known:
-                raise image_store.UnknownStore(store=store_id)
+                raise exception.UnknownStore(store=store_id)
             if read_only_store(store_id) and not all_stores:
                 raise exception.BadRequest(f"Store {store_id} is read-only.")
         if method == "copy-image":
@@ -279,7 +271,7 @@ class ImportService:
             elif method == "copy-image":
                 self._copy_to_staging(context, image_id, path)
             elif not os.path.exists(path):
-                raise ImportFailed(reason="the staged data is gone")
+                raise exception.ImportFailed(reason="the staged data is gone")
             size = self._store_all(context, image_id, path, targets, failed,
                                    must_succeed, activate=method != "copy-image")
         except Exception as err:  # noqa: BLE001 - every failure ends the task
@@ -311,7 +303,7 @@ class ImportService:
         image = self.db.image_get(context, image_id)
         locations = [loc for loc in image["locations"] if loc.get("status") == "active"]
         if not locations:
-            raise ImportFailed(reason="the image has no data to copy")
+            raise exception.ImportFailed(reason="the image has no data to copy")
         with open(path, "xb") as handle:
             for chunk in self.store.get(locations[0], context=context):
                 handle.write(chunk)
@@ -336,9 +328,9 @@ class ImportService:
                                         context=context)
                 if activate:
                     vsize = inspected.virtual_size(stored.size)
-            except format_inspection.InvalidImageFormat as err:
+            except exception.InvalidImageFormat as err:
                 self._delete_written(written, context)
-                raise ImportFailed(reason=str(err)) from err
+                raise exception.ImportFailed(reason=str(err)) from err
             except Exception as err:  # noqa: BLE001 - recorded per store
                 failed.append(target)
                 LOG.warning("Import of image %s to store %s failed: %s", image_id,
@@ -346,7 +338,7 @@ class ImportService:
                 if must_succeed:
                     self._delete_written(written, context)
                     where = f" to store {target}" if target else ""
-                    raise ImportFailed(reason=f"writing the data{where} failed: {err}") \
+                    raise exception.ImportFailed(reason=f"writing the data{where} failed: {err}") \
                         from err
                 continue
             written.append(stored)
@@ -355,7 +347,7 @@ class ImportService:
                 self._set_properties(context, image_id, {IMPORTING: ",".join(
                     t for t in targets[targets.index(target) + 1:] if t)})
         if not written:
-            raise ImportFailed(reason="the data could not be written to any store")
+            raise exception.ImportFailed(reason="the data could not be written to any store")
         if must_succeed:
             try:
                 for stored in written:
@@ -412,7 +404,7 @@ class ImportService:
         self.tasks.db.task_update(task.id, {"image_id": image.id})
         try:
             image_domain.check_formats(image)
-        except image_domain.FormatsRequired as err:
+        except exception.FormatsRequired as err:
             self.tasks.fail(task.id, str(err), expected_status="processing",
                             result={"image_id": image.id})
             return

@@ -40,46 +40,6 @@ CHUNK = 1024 * 1024
 PURPOSE = "add location"
 
 
-class LastLocation(exception.Forbidden):
-    message = "Cannot remove last location in the image."
-
-
-class EmptyLocations(exception.Forbidden):
-    message = "Cannot set locations to empty list."
-
-
-class LocationsHidden(exception.Forbidden):
-    message = "It's not allowed to %(action)s locations if locations are invisible."
-
-
-class DuplicateLocation(exception.BadRequest):
-    message = "The location %(url)s already exists"
-
-
-class LocationsNotEmpty(exception.BadRequest):
-    message = "Original locations is not empty: %(urls)s"
-
-
-class InvalidValidationData(exception.BadRequest):
-    message = "Invalid validation_data: %(reason)s"
-
-
-class ValidationDataConflict(exception.Conflict):
-    message = "Image already has %(name)s %(current)s; validation_data says %(claim)s"
-
-
-class NormalUserHttpOnly(exception.Forbidden):
-    message = "http store must be enabled to use location API by normal user."
-
-
-class ImageHasActiveTask(exception.Conflict):
-    message = "Image has active task"
-
-
-class ImageHasLocation(exception.Conflict):
-    message = "Image %(image_id)s already has a location."
-
-
 # -- checks shared by both APIs ----------------------------------------------------------
 
 def location_item_schema() -> dict[str, Any]:
@@ -106,7 +66,7 @@ def _hash_algorithm(algo: Any, any_algorithm: bool) -> int:
             and not algo.startswith("shake"):
         return hashlib.new(algo).digest_size * 2
     wanted = "a hashlib algorithm" if any_algorithm else CONF.hashing_algorithm
-    raise InvalidValidationData(reason=f"os_hash_algo must be {wanted}, not {algo}")
+    raise exception.InvalidValidationData(reason=f"os_hash_algo must be {wanted}, not {algo}")
 
 
 def check_validation_data(data: dict[str, Any] | None,
@@ -122,19 +82,19 @@ def check_validation_data(data: dict[str, Any] | None,
             claim, current = data.get(name), getattr(image, name)
             if claim is not None and current is not None \
                     and str(claim).lower() != current.lower():
-                raise ValidationDataConflict(name=name, current=current, claim=claim)
+                raise exception.ValidationDataConflict(name=name, current=current, claim=claim)
     algo, value = data.get("os_hash_algo"), data.get("os_hash_value")
     checksum = data.get("checksum")
     claimed: dict[str, Any] = {}
     if algo is not None or value is not None or checksum is None:
         expected_len = _hash_algorithm(algo, any_algorithm)
         if not isinstance(value, str) or len(value) != expected_len or not _is_hex(value):
-            raise InvalidValidationData(
+            raise exception.InvalidValidationData(
                 reason=f"os_hash_value must be {expected_len} hexadecimal digits")
         claimed = {"os_hash_algo": algo, "os_hash_value": value.lower()}
     if checksum is not None:
         if not isinstance(checksum, str) or len(checksum) != 32 or not _is_hex(checksum):
-            raise InvalidValidationData(reason="checksum must be 32 hexadecimal digits")
+            raise exception.InvalidValidationData(reason="checksum must be 32 hexadecimal digits")
         claimed["checksum"] = checksum.lower()
     return claimed
 
@@ -150,17 +110,17 @@ def _guarded_request(method: str, url: str) -> requests.Response:
                                     timeout=(timeout, timeout))
     except requests.RequestException as err:
         session.close()
-        raise image_store.InvalidLocation(reason=f"{url} cannot be reached") from err
+        raise exception.InvalidLocation(reason=f"{url} cannot be reached") from err
     peer = web_download._peer_address(response)  # noqa: SLF001 - the shared helper
     if peer is not None and not web_download.url_filter.address_allowed(
             peer, urlsplit(url).hostname):
         response.close()
         session.close()
-        raise web_download.URLRefused(purpose=PURPOSE, url=url)
+        raise exception.URLRefused(purpose=PURPOSE, url=url)
     if response.status_code != 200:
         response.close()
         session.close()
-        raise image_store.InvalidLocation(
+        raise exception.InvalidLocation(
             reason=f"{url} answered HTTP {response.status_code} (redirects are not "
                    "followed)")
     return response
@@ -173,7 +133,7 @@ def data_size(target: image_store.LocationStore, context=None) -> int:
     with _guarded_request("HEAD", target.url) as response:
         length = response.headers.get("Content-Length", "")
     if not length.isdigit() or int(length) == 0:
-        raise image_store.InvalidLocation(
+        raise exception.InvalidLocation(
             reason=f"{target.url} does not tell the size of its data")
     return int(length)
 
@@ -202,7 +162,7 @@ class LocationChecker:
             name = target.path.rsplit("/", 1)[-1]
             if (self.db.location_url_in_use(url, exclude_image_id=image_id)
                     or (name != image_id and self.db.image_id_taken(name))):
-                raise image_store.InvalidLocation(
+                raise exception.InvalidLocation(
                     reason="the file holds the data of another image")
         return target
 
@@ -249,7 +209,7 @@ class LocationPatch:
 
     def _visible(self, action: str) -> None:
         if not CONF.show_multiple_locations:
-            raise LocationsHidden(action=action)
+            raise exception.LocationsHidden(action=action)
 
     def _add(self, value: Any) -> None:
         self._visible("add")
@@ -258,7 +218,7 @@ class LocationPatch:
         schema.validate(location_item_schema(), value)
         self._check_quota(len(self.locations) + 1)
         if any(loc["url"] == value["url"] for loc in self.locations):
-            raise DuplicateLocation(url=value["url"])
+            raise exception.DuplicateLocation(url=value["url"])
         claimed = check_validation_data(value.get("validation_data"), self.image)
         self._take([value], claimed)
         self.operations.append("add")
@@ -271,14 +231,14 @@ class LocationPatch:
                                        "can be replaced.")
         schema.validate_property(schema.image_schema(), "locations", value)
         if not value:
-            raise EmptyLocations()
+            raise exception.EmptyLocations()
         domain.check_location_operation("replace", self.image.status)
         claimed: dict[str, Any] = {}
         for item in value:
             for name, claim in check_validation_data(item.get("validation_data"),
                                                      self.image).items():
                 if claimed.setdefault(name, claim) != claim:
-                    raise InvalidValidationData(
+                    raise exception.InvalidValidationData(
                         reason=f"the locations disagree on {name}")
         urls = [item["url"] for item in value]
         if self.locations:
@@ -286,7 +246,7 @@ class LocationPatch:
         else:
             for url in urls:
                 if urls.count(url) > 1:
-                    raise DuplicateLocation(url=url)
+                    raise exception.DuplicateLocation(url=url)
             self._check_quota(len(value))
             self._take(value, claimed)
         self.operations.append("replace")
@@ -296,7 +256,7 @@ class LocationPatch:
         metadata; each keeps its store); another set of URLs is 400."""
         current = [loc["url"] for loc in self.locations]
         if sorted(item["url"] for item in value) != sorted(current):
-            raise LocationsNotEmpty(urls=current)
+            raise exception.LocationsNotEmpty(urls=current)
         rows: dict[str, list[dict[str, Any]]] = {}
         for loc in self.locations:
             rows.setdefault(loc["url"], []).append(loc)
@@ -321,7 +281,7 @@ class LocationPatch:
             raise exception.BadRequest(f"Invalid location index {index}: the image has "
                                        f"{len(self.locations)} locations.")
         if len(self.locations) == 1:
-            raise LastLocation()
+            raise exception.LastLocation()
         self.removed.append(self.locations.pop(index))
         self.operations.append("remove")
 
@@ -344,11 +304,11 @@ class LocationPatch:
             target = self.checker.resolve(item["url"], image.id)
             size = data_size(target, self.context)
             if image.size is not None and size != image.size:
-                raise image_store.InvalidLocation(
+                raise exception.InvalidLocation(
                     reason=f"the data at {item['url']} is {size} bytes, the image's "
                            f"{image.size}")
             if sizes and size != sizes[0]:
-                raise image_store.InvalidLocation(
+                raise exception.InvalidLocation(
                     reason="the locations hold data of different sizes")
             sizes.append(size)
             metadata = dict(item["metadata"])
@@ -487,13 +447,13 @@ class LocationService:
                 f"It's not allowed to add locations if image status is {image.status}.")
         if any(task.status in ("pending", "processing")
                for task in self.tasks.for_image(context, image_id)):
-            raise ImageHasActiveTask()
+            raise exception.ImageHasActiveTask()
         if any(loc.get("status") == "active" for loc in image.locations):
-            raise ImageHasLocation(image_id=image_id)
+            raise exception.ImageHasLocation(image_id=image_id)
         scheme = url.split(":", 1)[0].lower()
         if scheme not in ("http", "https") and not (context.is_admin
                                                     or is_service(context)):
-            raise NormalUserHttpOnly()
+            raise exception.NormalUserHttpOnly()
         target = self.checker.resolve(url, image.id)
         claimed = check_validation_data(validation_data, any_algorithm=True)
         task = self.tasks.new_task(context, "location_import",
@@ -525,7 +485,7 @@ class LocationService:
                                          claimed.get("os_hash_algo")))
                 for name, claim in claimed.items():
                     if values[name] != claim:
-                        raise InvalidValidationData(
+                        raise exception.InvalidValidationData(
                             reason=f"{name} {claim} does not match the data's "
                                    f"{values[name]}")
             self.db.image_update(context, image_id, values, expected_status="queued")
@@ -551,7 +511,7 @@ class LocationService:
             if read > size:
                 break
         if read != size:
-            raise image_store.InvalidLocation(
+            raise exception.InvalidLocation(
                 reason=f"{target.url} gave {read} bytes, not the {size} announced")
         return {"checksum": md5.hexdigest(), "os_hash_algo": algo,
                 "os_hash_value": os_hash.hexdigest()}

@@ -23,14 +23,6 @@ LOG = logging.getLogger(__name__)
 CHUNK = 1024 * 1024
 
 
-class URLRefused(exception.BadRequest):
-    message = "URI for %(purpose)s does not pass filtering: %(url)s"
-
-
-class DownloadFailed(exception.GlanceException):
-    message = "Failed to download %(url)s: %(reason)s"
-
-
 def _allowed(url: str) -> bool:
     try:
         return bool(url_filter.check_url(url))
@@ -41,7 +33,7 @@ def _allowed(url: str) -> bool:
 def check(url: str, purpose: str = "web-download") -> None:
     """400 unless ``url`` passes ``[import_filtering_opts]``."""
     if not _allowed(url):
-        raise URLRefused(purpose=purpose, url=url)
+        raise exception.URLRefused(purpose=purpose, url=url)
 
 
 def _peer_address(response: requests.Response) -> str | None:
@@ -69,23 +61,23 @@ def fetch_to_file(url: str, path: str, limit: quota.UploadLimit,
                 response = session.get(current, stream=True, allow_redirects=False,
                                        timeout=(timeout, timeout))
             except requests.RequestException as err:
-                raise DownloadFailed(url=current, reason=str(err)) from err
+                raise exception.DownloadFailed(url=current, reason=str(err)) from err
             with response:
                 peer = _peer_address(response)
                 if peer is not None and not url_filter.address_allowed(
                         peer, urlsplit(current).hostname):
-                    raise URLRefused(purpose=purpose, url=current)
+                    raise exception.URLRefused(purpose=purpose, url=current)
                 if response.is_redirect:
                     current = urljoin(current, response.headers.get("Location", ""))
                     continue
                 if response.status_code != 200:
-                    raise DownloadFailed(url=current,
+                    raise exception.DownloadFailed(url=current,
                                          reason=f"HTTP status {response.status_code}")
                 length = response.headers.get("Content-Length")
                 if length and length.isdigit():
                     limit.check(int(length))
                 return _write(response, path, limit, current)
-    raise DownloadFailed(url=url, reason="too many redirects")
+    raise exception.DownloadFailed(url=url, reason="too many redirects")
 
 
 def _write(response: requests.Response, path: str, limit: quota.UploadLimit,
@@ -106,6 +98,6 @@ def _write(response: requests.Response, path: str, limit: quota.UploadLimit,
         except FileNotFoundError:
             pass
         if isinstance(err, requests.RequestException):
-            raise DownloadFailed(url=url, reason=str(err)) from err
+            raise exception.DownloadFailed(url=url, reason=str(err)) from err
         raise
     return written

@@ -3,7 +3,7 @@
 import pytest
 import webob
 
-from glance import quota
+from glance import exception, quota
 from glance.api.middleware.range import (
     BEYOND_ANY_SIZE,
     LEGACY_RANGE_ENV,
@@ -104,9 +104,9 @@ def test_parse_size_rejects_garbage():
 
 def test_upload_limit_prefers_quota_error():
     limit = quota.UploadLimit(cap=100, quota_remaining=30)
-    with pytest.raises(quota.StorageQuotaFull):
+    with pytest.raises(exception.StorageQuotaFull):
         limit.check(200)
-    with pytest.raises(quota.ImageSizeLimitExceeded):
+    with pytest.raises(exception.ImageSizeLimitExceeded):
         quota.UploadLimit(cap=10, quota_remaining=None).check(11)
     assert limit.maximum == 30
 

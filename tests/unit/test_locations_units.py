@@ -42,7 +42,7 @@ MD5 = hashlib.md5(b"x", usedforsecurity=False).hexdigest()
 ], ids=["other-algo", "unknown-algo", "no-algo", "not-hex", "short", "no-value",
         "bad-checksum"])
 def test_malformed_validation_data(app, data):
-    with pytest.raises(locations.InvalidValidationData):
+    with pytest.raises(exception.InvalidValidationData):
         locations.check_validation_data(data)
 
 
@@ -54,7 +54,7 @@ def test_any_algorithm_for_the_v2_17_api(app):
     for bad in ({"os_hash_algo": "sha256", "os_hash_value": SHA},
                 {"os_hash_algo": "shake_128", "os_hash_value": sha256},
                 {"os_hash_algo": "sha123", "os_hash_value": sha256}):
-        with pytest.raises(locations.InvalidValidationData):
+        with pytest.raises(exception.InvalidValidationData):
             locations.check_validation_data(bad, any_algorithm=True)
 
 
@@ -66,5 +66,5 @@ def test_validation_data_against_the_image(app):
     assert locations.check_validation_data({}) == {}
     for name, wrong in (("checksum", "0" * 32), ("os_hash_algo", "sha256"),
                         ("os_hash_value", "beefdead" * 16)):
-        with pytest.raises(locations.ValidationDataConflict):  # 409, as tempest expects
+        with pytest.raises(exception.ValidationDataConflict):  # 409, as tempest expects
             locations.check_validation_data({**claim, name: wrong}, image)

@@ -5,7 +5,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from glance import store as image_store
+from glance import exception
 from glance.db.sqlalchemy import scrub_api
 from glance.services import scrubber
 from glance.services.scrubber import Outcome
@@ -58,7 +58,7 @@ class FakeStore:
         assert context is not None and context.is_admin
         url = location["url"]
         if url in self.fail:
-            raise image_store.StoreFailure(reason="disk on fire")
+            raise exception.StoreFailure(reason="disk on fire")
         if url in self.gone:
             return False
         self.removed.append(url)
@@ -149,7 +149,7 @@ def test_the_daemon_runs_until_stopped():
 def test_restore_reports_the_database_answer():
     class DB(FakeDB):
         def restore(self, image_id):
-            raise scrub_api.NotRestorable(image_id=image_id, status="active")
+            raise exception.NotRestorable(image_id=image_id, status="active")
 
-    with pytest.raises(scrub_api.NotRestorable, match="it is active"):
+    with pytest.raises(exception.NotRestorable, match="it is active"):
         _scrubber(DB([]), FakeStore()).restore("i1")

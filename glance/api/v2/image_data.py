@@ -22,7 +22,7 @@ from typing import Any
 import webob
 from oslo_config import cfg
 
-from glance import exception, image_cache, notifier, quota
+from glance import exception, image_cache, notifier
 from glance import store as image_store
 from glance.api import wsgi
 from glance.api.middleware.range import LEGACY_RANGE_ENV, LegacyRange, byte_position
@@ -34,15 +34,6 @@ CONF = cfg.CONF
 READ_CHUNK = 1024 * 1024
 MAX_RANGES = 100
 _SPEC_RE = re.compile(r"^(\d*)-(\d*)$")
-
-
-class RangeNotSatisfiable(exception.GlanceException):
-    code = 416
-    message = "Requested range not satisfiable"
-
-    def __init__(self, size: int, message: str | None = None) -> None:
-        super().__init__(message)
-        self.headers = {"Content-Range": f"bytes */{size}"}
 
 
 # -- bodies ------------------------------------------------------------------------------
@@ -174,11 +165,11 @@ class RequestDeserializer:
         backend = request.headers.get("X-Image-Meta-Store")
         if backend is not None and image_store.is_multi_store() \
                 and backend not in image_store.store_ids():
-            raise image_store.UnknownStore(store=backend)
+            raise exception.UnknownStore(store=backend)
         if not image_store.is_multi_store():
             backend = None
         chunks = request.iter_body(CONF.upload_chunk_size, limit=CONF.image_size_cap,
-                                   too_large=quota.ImageSizeLimitExceeded)
+                                   too_large=exception.ImageSizeLimitExceeded)
         return {"chunks": chunks, "size": request.content_length, "backend": backend}
 
 
@@ -278,7 +269,7 @@ class ResponseSerializer:
             request.environ["HTTP_RANGE"] = f"bytes={legacy.first}-{legacy.last}"
             return
         data.body.close()
-        raise RangeNotSatisfiable(size, message)
+        raise exception.RangeNotSatisfiable(size, message)
 
     @staticmethod
     def _check_ranges(request: wsgi.Request, response: webob.Response, data: ImageData,
@@ -294,10 +285,10 @@ class ResponseSerializer:
             data.body.close()
             specs = header.partition("=")[2].split(",")
             if len(specs) == 1 and not specs[0].strip().startswith("-") and size > 0:
-                raise RangeNotSatisfiable(
+                raise exception.RangeNotSatisfiable(
                     size, "Invalid start position in Range header. Start position MUST "
                     f"be in the inclusive range [0, {size - 1}].")
-            raise RangeNotSatisfiable(size)
+            raise exception.RangeNotSatisfiable(size)
         if not data.ranges_supported:  # as Glance: 400, the store reads from the start
             data.body.close()
             raise exception.BadRequest(

@@ -5,7 +5,7 @@ from typing import Any
 import webob
 from oslo_config import cfg
 
-from glance import exception, quota
+from glance import exception
 from glance import store as image_store
 from glance.api import wsgi
 from glance.api.v2.images import check_image_id
@@ -20,7 +20,7 @@ class RequestDeserializer:
         if content_type != "application/octet-stream":
             raise exception.UnsupportedMediaType(content_type=content_type or "None")
         chunks = request.iter_body(CONF.upload_chunk_size, limit=CONF.image_size_cap,
-                                   too_large=quota.ImageSizeLimitExceeded)
+                                   too_large=exception.ImageSizeLimitExceeded)
         return {"chunks": chunks, "size": request.content_length}
 
     def import_image(self, request: wsgi.Request) -> dict[str, Any]:
@@ -42,7 +42,7 @@ class RequestDeserializer:
         header_store = request.headers.get("X-Image-Meta-Store")
         if header_store and image_store.is_multi_store() and \
                 header_store not in image_store.store_ids():
-            raise image_store.UnknownStore(store=header_store)
+            raise exception.UnknownStore(store=header_store)
         return {"method": method["name"], "uri": method.get("uri"), "stores": stores,
                 "header_store": header_store or None, "request_body": body, **flags}
 

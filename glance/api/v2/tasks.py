@@ -10,7 +10,7 @@ from glance import exception, schema
 from glance.api import wsgi
 from glance.api.v2 import list_params
 from glance.api.v2.images import check_image_id
-from glance.db.sqlalchemy.task_api import SORT_KEYS, TaskFilter, TaskNotFound, TaskQuery
+from glance.db.sqlalchemy.task_api import SORT_KEYS, TaskFilter, TaskQuery
 from glance.domain import task as domain
 from glance.services.images import ImageService
 from glance.services.tasks import TaskService
@@ -128,7 +128,7 @@ def _check_task_id(task_id: str) -> None:
     try:
         uuid.UUID(task_id)
     except ValueError as err:
-        raise TaskNotFound(task_id=task_id) from err
+        raise exception.TaskNotFound(task_id=task_id) from err
 
 
 class TasksController:

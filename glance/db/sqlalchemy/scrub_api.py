@@ -47,16 +47,6 @@ _retry_on_deadlock = oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=
                                                retry_interval=0.1, inc_retry_interval=True)
 
 
-class NotRestorable(exception.Conflict):
-    message = ("Image %(image_id)s cannot be restored: it is %(status)s, and only a "
-               "pending_delete image can be put back to active.")
-
-
-class NothingToRestore(exception.Conflict):
-    message = ("Image %(image_id)s cannot be restored: the data of all its locations "
-               "has already been scrubbed.")
-
-
 @dataclass(frozen=True)
 class Job:
     """One location whose data the scrubber should remove."""
@@ -225,7 +215,7 @@ def restore(image_id: str) -> int:
         if image is None:
             raise exception.ImageNotFound(image_id=image_id)
         if image.status != PENDING:
-            raise NotRestorable(image_id=image_id, status=image.status)
+            raise exception.NotRestorable(image_id=image_id, status=image.status)
         locations = list(session.execute(
             sa.select(ImageLocation.id).where(
                 ImageLocation.image_id == image_id, ImageLocation.status == PENDING,
@@ -233,7 +223,7 @@ def restore(image_id: str) -> int:
                 _window(ImageLocation.deleted_at, image.deleted_at))
             .with_for_update()).scalars())
         if not locations:
-            raise NothingToRestore(image_id=image_id)
+            raise exception.NothingToRestore(image_id=image_id)
         now = timeutils.utcnow()
         session.execute(sa.update(ImageLocation).where(ImageLocation.id.in_(locations))
                         .values(status=ACTIVE, deleted=False, deleted_at=None,

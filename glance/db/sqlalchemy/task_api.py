@@ -29,14 +29,6 @@ _writer = engine.writer_session
 _reader = engine.reader_session
 
 
-class TaskNotFound(exception.NotFound):
-    message = "Task with the given id %(task_id)s was not found"
-
-
-class TaskMarkerNotFound(exception.BadRequest):
-    message = "Task with the given id %(marker)s was not found"
-
-
 @dataclass
 class TaskFilter:
     column: str
@@ -116,7 +108,7 @@ def task_get(context, task_id: str) -> dict[str, Any]:
             sa.select(Task, TaskInfo).outerjoin(TaskInfo, TaskInfo.task_id == Task.id)
             .where(Task.id == task_id, _visible(context), *_live(now))).first()
         if row is None:
-            raise TaskNotFound(task_id=task_id)
+            raise exception.TaskNotFound(task_id=task_id)
         return _task_dict(row[0], row[1])
 
 
@@ -132,7 +124,7 @@ def task_get_all(context, query: TaskQuery) -> list[dict[str, Any]]:
             marker_row = session.execute(sa.select(Task).where(
                 Task.id == query.marker, _visible(context), *_live(now))).scalar_one_or_none()
             if marker_row is None:
-                raise TaskMarkerNotFound(marker=query.marker)
+                raise exception.TaskMarkerNotFound(marker=query.marker)
         orm_query = paging.paginate(session.query(Task).filter(*conditions), Task,
                                     query.limit, query.sort, marker_row)
         return [_task_dict(row) for row in orm_query.all()]
@@ -164,7 +156,7 @@ def task_get_raw_status(task_id: str) -> str:
         status = session.execute(sa.select(Task.status).where(
             Task.id == task_id, Task.deleted.is_(False))).scalar_one_or_none()
         if status is None:
-            raise TaskNotFound(task_id=task_id)
+            raise exception.TaskNotFound(task_id=task_id)
         return status
 
 
@@ -195,7 +187,7 @@ def task_update(task_id: str, values: dict[str, Any], *, result: Any = ...,
         row = session.execute(sa.select(Task).where(
             Task.id == task_id, Task.deleted.is_(False))).scalar_one_or_none()
         if row is None:
-            raise TaskNotFound(task_id=task_id)
+            raise exception.TaskNotFound(task_id=task_id)
         if expected_status is not None and row.status != expected_status:
             raise exception.Conflict(
                 f"Task {task_id} is {row.status}, not {expected_status}.")

@@ -21,6 +21,7 @@ from oslo_config import cfg
 from oslo_utils import timeutils
 
 import glance.conf  # noqa: F401 - registers [database]
+from glance import exception
 from glance.db import migration
 from glance.db.sqlalchemy import engine as glance_engine
 from glance.db.sqlalchemy import scrub_api
@@ -348,5 +349,5 @@ def test_restore_brings_back_what_the_delete_removed(store, facade):
     assert live == {("image_properties", "foo"), ("image_tags", "t1"),
                     ("image_members", "p2")}
     assert store.locations()[location_id] == ("active", False)
-    with pytest.raises(scrub_api.NotRestorable):
+    with pytest.raises(exception.NotRestorable):
         facade.restore(image_id)
