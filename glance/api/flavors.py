@@ -16,12 +16,12 @@ import configparser
 from collections.abc import Iterator
 
 from oslo_config import cfg
-from oslo_middleware import catch_errors, request_id
+from oslo_middleware import request_id
 from paste import urlmap
 from paste.deploy import loadwsgi
 
 from glance import image_cache
-from glance.api.middleware import auth
+from glance.api.middleware import auth, catch_errors
 from glance.api.middleware import range as range_filter
 from glance.conf import paste as paste_conf
 from glance.conf import validate

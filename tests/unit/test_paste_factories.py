@@ -131,6 +131,31 @@ def test_pipeline_factory_adds_request_id_errors_and_range(flavor, test_paste):
     failed = _get(app, "/boom")
     assert failed.status_int == 500 and "boom" not in failed.text
     assert "x-openstack-request-id" in failed.headers
+    _assert_no_html_500(app)
+
+
+def _assert_no_html_500(app) -> None:
+    """The last-resort 500 is our error body for every Accept, never WebOb's HTML."""
+    for accept, content_type in (("*/*", "text/plain"), ("text/html", "text/plain"),
+                                 ("application/json", "application/json")):
+        failed = webob.Request.blank("/boom", headers={"Accept": accept}).get_response(app)
+        assert failed.status_int == 500
+        assert failed.content_type == content_type, accept
+        assert "<html" not in failed.text.lower() and "boom" not in failed.text
+        if content_type == "application/json":
+            assert failed.json["code"] == "500 Internal Server Error"
+
+
+def test_our_paste_file_catches_errors_with_our_error_body(tmp_path):
+    """etc/glance-api-paste.ini's catch_errors is ours (oslo.middleware's renders HTML)."""
+    text = Path(OWN_PASTE).read_text()
+    paste = tmp_path / "paste.ini"
+    paste.write_text(text + "\n[pipeline:boom]\npipeline = request_id catch_errors echo\n"
+                     "\n[app:echo]\npaste.app_factory = tests.unit.test_paste_factories:"
+                     "echo_factory\n")
+    app = loadapp(f"config:{paste}", name="boom")
+    assert "x-openstack-request-id" in _get(app, "/boom").headers
+    _assert_no_html_500(app)
 
 
 def test_pipeline_factory_turns_download_caching_off(flavor, test_paste):
