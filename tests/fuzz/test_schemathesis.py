@@ -57,12 +57,21 @@ class Workflows(schema.as_state_machine()):
     def get_call_kwargs(self, case):
         return {"base_url": self.base_url, "headers": HEADERS, "timeout": 30}
 
+    failures: list[str] = []  # the checks that failed, before hypothesis replays
+
     def validate_response(self, response, case, additional_checks=None, **kwargs):
-        case.validate_response(response, checks=CHECKS, headers=HEADERS)
+        try:
+            case.validate_response(response, checks=CHECKS, headers=HEADERS)
+        except Exception as err:
+            Workflows.failures.append(
+                f"{case.method} {case.formatted_path} -> {response.status_code} "
+                f"{response.text[:300]!r}: {type(err).__name__}: {str(err)[:500]}")
+            raise
 
 
 def test_stateful_workflows(fuzz_server):
     Workflows.base_url = fuzz_server.url
+    Workflows.failures = []
     try:
         Workflows.run(settings=settings(
             max_examples=EXAMPLES, stateful_step_count=10, deadline=None,
@@ -72,6 +81,7 @@ def test_stateful_workflows(fuzz_server):
         # which hypothesis may report only as "inconsistent data generation": keep
         # what the server said, so the first failure can still be found.
         log = fuzz_server.log_path.read_text(errors="replace")
+        err.add_note("failed checks (first run first):\n" + "\n".join(Workflows.failures))
         err.add_note("server log (last lines):\n" + "\n".join(log.splitlines()[-60:]))
         raise
     _assert_no_traceback(fuzz_server)
