@@ -12,6 +12,18 @@ from dataclasses import dataclass, field
 
 from tests import helpers
 
+# Chunked request bodies (the bytes after the headers) that break HTTP/1.1's chunk
+# framing, each in its own way; every server in front of glance should refuse them.
+BAD_CHUNKED_BODIES = {
+    "letters": b"zz\r\nabc\r\n0\r\n\r\n",
+    "negative": b"-5\r\nabcde\r\n0\r\n\r\n",
+    "0x-prefix": b"0x3\r\nabc\r\n0\r\n\r\n",
+    "spaces": b" 3 \r\nabc\r\n0\r\n\r\n",
+    "bad-extension": b"3;;;;=\r\nabc\r\n0\r\n\r\n",
+    "missing-terminator": b"3\r\nabcXY0\r\n\r\n",
+    "size-line-without-end": b"1" * 17000,  # over limit_request_field_size
+}
+
 
 @dataclass
 class Response:

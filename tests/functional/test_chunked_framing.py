@@ -52,15 +52,7 @@ DATA_ENDPOINTS = ["upload", "stage"]
 
 # Body bytes after the headers; ``None`` in the second place: the client then
 # half-closes its side (the body ends there).
-BAD_FRAMING = {
-    "letters": b"zz\r\nabc\r\n0\r\n\r\n",
-    "negative": b"-5\r\nabcde\r\n0\r\n\r\n",
-    "0x-prefix": b"0x3\r\nabc\r\n0\r\n\r\n",
-    "spaces": b" 3 \r\nabc\r\n0\r\n\r\n",
-    "bad-extension": b"3;;;;=\r\nabc\r\n0\r\n\r\n",
-    "missing-terminator": b"3\r\nabcXY0\r\n\r\n",
-    "size-line-without-end": b"1" * 17000,  # over limit_request_field_size
-}
+BAD_FRAMING = raw_http.BAD_CHUNKED_BODIES
 TRUNCATED = {
     "no-end-of-trailers": b"3\r\n{}x\r\n0\r\n",
     "ends-mid-chunk": b"10\r\nabc",
