@@ -92,10 +92,10 @@ def setup_logging() -> None:
             f"{err.strerror or err}") from None
     except logging.LogConfigError as err:
         raise validate.ConfigError(f"[DEFAULT] log_config_append: "
-                                   f"{' '.join(str(err).split())}") from None
+                                   f"{validate.one_line(err)}") from None
     except (RuntimeError, ValueError, KeyError) as err:
         raise validate.ConfigError(f"cannot set up logging: {type(err).__name__}: "
-                                   f"{' '.join(str(err).split())}") from None
+                                   f"{validate.one_line(err)}") from None
 
 
 def start_up(args: list[str] | None = None,
@@ -187,7 +187,7 @@ def check_serving() -> str:
 
 
 def _one_line(err: BaseException) -> str:
-    text = " ".join(str(err).split())
+    text = validate.one_line(err)
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 

@@ -140,7 +140,7 @@ def check(path: str, flavor: str | None) -> str:
     except PasteConfigError as err:
         raise PasteConfigError(f"{where}: {err}") from None
     except (configparser.Error, LookupError, ImportError, ValueError, OSError) as err:
-        raise PasteConfigError(f"{where}: paste file {path}: {_one_line(err)}") from None
+        raise PasteConfigError(f"{where}: paste file {path}: {validate.one_line(err)}") from None
     try:
         root = loadwsgi.loadcontext(loadwsgi.APP, f"config:{path}", name=name)
         for context in _contexts(root, flavor):
@@ -149,9 +149,6 @@ def check(path: str, flavor: str | None) -> str:
                 owner.check_config()
     except (PasteConfigError, configparser.Error, LookupError, ImportError,
             AttributeError, ValueError, OSError) as err:
-        raise PasteConfigError(f"{where}: paste file {path}: {_one_line(err)}") from None
+        raise PasteConfigError(f"{where}: paste file {path}: {validate.one_line(err)}") from None
     return name
 
-
-def _one_line(err: BaseException) -> str:
-    return " ".join(str(err).split())

@@ -88,7 +88,7 @@ def _check_policy_file(path: str, option: str) -> None:
         rules = oslo_policy.parse_file_contents(data)
     except ValueError as err:
         raise validate.ConfigError(f"{option}: {path} is not valid YAML or JSON: "
-                                   f"{' '.join(str(err).split())}") from None
+                                   f"{validate.one_line(err)}") from None
     if not isinstance(rules, dict):
         raise validate.ConfigError(f"{option}: {path} must map rule names to rules, "
                                    f"not be a {type(rules).__name__}")

@@ -140,7 +140,7 @@ def trial_build() -> None:
                 traceback.print_exc()
             text = str(err) if isinstance(err, validate.ConfigError) else (
                 f"cannot build the application: {type(err).__name__}: {err}")
-            os.write(write_end, " ".join(text.split()).encode()[:4096])
+            os.write(write_end, validate.one_line(text).encode()[:4096])
         finally:
             sys.stderr.flush()
             os._exit(status)

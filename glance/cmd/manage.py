@@ -19,6 +19,7 @@ from glance import version
 from glance.api import app as glance_app
 from glance.conf import validate
 from glance.db import adoption, migration, purge
+from glance.db import errors as db_errors
 from glance.db.sqlalchemy import engine as db_engine
 
 CONF = cfg.CONF
@@ -350,9 +351,7 @@ command_opt = cfg.SubCommandOpt("category", title="Commands", handler=_add_comma
 
 def _one_line(err: BaseException) -> str:
     """A one-line description of ``err``: the driver's message, no SQL, no traceback."""
-    orig = getattr(err, "orig", None) or getattr(getattr(err, "inner_exception", None),
-                                                  "orig", None)
-    text = str(orig if orig is not None else err).strip()
+    text = str(db_errors.driver_error(err)).strip()
     return text.splitlines()[0] if text else type(err).__name__
 
 

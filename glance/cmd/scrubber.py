@@ -30,6 +30,7 @@ from glance import exception, secrets, version
 from glance import store as image_store
 from glance.api import app as glance_app
 from glance.conf import scrubber as scrubber_conf
+from glance.db import errors as db_errors
 from glance.db.sqlalchemy import engine as db_engine
 from glance.services import scrubber as scrubber_service
 
@@ -58,9 +59,7 @@ def default_config_files() -> list[str]:
 
 
 def _one_line(err: BaseException) -> str:
-    orig = getattr(err, "orig", None) or getattr(getattr(err, "inner_exception", None),
-                                                  "orig", None)
-    text = str(orig if orig is not None else err).strip()
+    text = str(db_errors.driver_error(err)).strip()
     return text.splitlines()[0] if text else type(err).__name__
 
 

@@ -33,6 +33,7 @@ from glance.api import app as glance_app  # noqa: E402
 from glance.conf import libraries, unsupported, validate  # noqa: E402
 from glance.conf import store as store_conf  # noqa: E402
 from glance.db import adoption, migration  # noqa: E402
+from glance.db import errors as db_errors  # noqa: E402
 from glance.db.sqlalchemy import engine as db_engine  # noqa: E402
 
 CONF = cfg.CONF
@@ -42,8 +43,7 @@ Result = upgradecheck.Result
 
 
 def _one_line(err: BaseException) -> str:
-    cause = getattr(err, "orig", None) or getattr(
-        getattr(err, "inner_exception", None), "orig", None) or err
+    cause = db_errors.driver_error(err)
     text = (str(cause).strip().splitlines() or [""])[0]
     return secrets.mask(f"{type(cause).__name__}: {text}" if text else type(cause).__name__)
 

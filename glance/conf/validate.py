@@ -18,6 +18,11 @@ from oslo_config import cfg, types
 CFG_LOGGER = "oslo_config.cfg"  # where oslo.config reports deprecated options
 
 
+def one_line(text: object) -> str:
+    """``str(text)`` on one line: each run of whitespace (newlines too) as one space."""
+    return " ".join(str(text).split())
+
+
 class ConfigError(Exception):
     """The configuration cannot be used; the message is one line for the operator."""
 

@@ -70,6 +70,13 @@ _PG_UNAVAILABLE = {"40001", "40P01", "55P03", "55006", "25006", "3D000", "42P01"
 _PG_TOO_COMPLEX_CLASS = "54"  # program limit exceeded
 
 
+def driver_error(err: BaseException) -> BaseException:
+    """The database driver's own exception behind ``err`` (the ``orig`` of a
+    SQLAlchemy or oslo.db wrapper), or ``err`` itself."""
+    return (getattr(err, "orig", None)
+            or getattr(getattr(err, "inner_exception", None), "orig", None) or err)
+
+
 def _dbapi_error(err: BaseException) -> sa_exc.DBAPIError | None:
     """The SQLAlchemy driver error behind ``err`` (oslo.db wraps some of them)."""
     for candidate in (err, getattr(err, "inner_exception", None), err.__cause__):

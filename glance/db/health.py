@@ -39,8 +39,7 @@ def _query() -> Health:
     except Exception as err:  # noqa: BLE001 - any failure means "cannot serve"
         kind = errors.classify(err)
         what = "unavailable" if kind is errors.Failure.UNAVAILABLE else "failing"
-        cause = getattr(err, "orig", None) or getattr(
-            getattr(err, "inner_exception", None), "orig", None) or err
+        cause = errors.driver_error(err)
         first_line = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
         return Health(False, secrets.mask(f"database {what}: {type(cause).__name__}: "
                                           f"{first_line}"))
