@@ -9,13 +9,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 from oslo_serialization import jsonutils
 from oslo_utils import timeutils
 
 from glance import exception
 from glance.db.sqlalchemy import engine, paging
+from glance.db.sqlalchemy.member_api import (  # noqa: F401 - re-exported for callers
+    image_member_create,
+    image_member_delete,
+    image_member_find,
+    image_member_get,
+    image_member_update,
+)
 from glance.db.sqlalchemy.models import (
     Image,
     ImageLocation,
@@ -57,10 +63,7 @@ class ImageQuery:
 _writer = engine.writer_session
 _reader = engine.reader_session
 
-# Every write function runs again (a new transaction) when the database reports a
-# deadlock, as MariaDB may during online schema changes; it never retries other errors.
-_retry_on_deadlock = oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True,
-                                               retry_interval=0.1, inc_retry_interval=True)
+_retry_on_deadlock = engine.retry_on_deadlock
 
 
 # -- visibility --------------------------------------------------------------------------
@@ -460,106 +463,6 @@ def image_tag_delete(context, image_id: str, tag: str) -> None:
             raise exception.TagNotFound(tag=tag, image_id=image_id)
         session.execute(sa.update(Image).where(Image.id == image_id)
                         .values(updated_at=timeutils.utcnow()))
-
-
-# -- members -----------------------------------------------------------------------------
-# Image sharing records. The caller's right to see the image, and the policy
-# checks, happen in glance.services.members; these functions only store rows.
-# A removed member row is deleted for real (the unique (image_id, member) key
-# would otherwise forbid sharing the image with that project again).
-
-MEMBER_COLUMNS = ("image_id", "member", "can_share", "status", "created_at", "updated_at")
-
-
-def _member_dict(row: ImageMember) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in MEMBER_COLUMNS}
-
-
-def _member_query(image_id: str, member: str | None = None):
-    query = sa.select(ImageMember).where(ImageMember.image_id == image_id,
-                                         ImageMember.deleted.is_(False))
-    if member is not None:
-        query = query.where(ImageMember.member == member)
-    return query
-
-
-def _member_not_found(image_id: str, member: str) -> exception.NotFound:
-    return exception.NotFound(
-        f"{member} not found in the member list of the image {image_id}.")
-
-
-@_retry_on_deadlock
-def image_member_create(image_id: str, member: str, quota: int) -> dict[str, Any]:
-    """Share ``image_id`` with ``member`` (status pending).
-
-    Raises Duplicate when already shared, LimitExceeded past ``quota`` members
-    (a negative quota means no limit).
-    """
-    try:
-        with _writer() as session:
-            existing = list(session.execute(
-                sa.select(ImageMember.member).where(ImageMember.image_id == image_id,
-                                                    ImageMember.deleted.is_(False))
-            ).scalars())
-            if member in existing:
-                raise exception.Duplicate(
-                    f"Member {member} is duplicated for image {image_id}")
-            if 0 <= quota < len(existing) + 1:
-                raise exception.LimitExceeded(what="image members",
-                                              attempted=len(existing) + 1, maximum=quota)
-            # A soft-deleted row (left by an old image delete) would block the insert.
-            session.execute(sa.delete(ImageMember).where(
-                ImageMember.image_id == image_id, ImageMember.member == member))
-            now = timeutils.utcnow()
-            row = ImageMember(image_id=image_id, member=member, status="pending",
-                              can_share=False, created_at=now, updated_at=now)
-            session.add(row)
-            session.flush()
-            return _member_dict(row)
-    except db_exc.DBDuplicateEntry as err:
-        raise exception.Duplicate(
-            f"Member {member} is duplicated for image {image_id}") from err
-
-
-def image_member_find(image_id: str, member: str | None = None) -> list[dict[str, Any]]:
-    """The image's members, oldest first; only ``member``'s row when given."""
-    with _reader() as session:
-        rows = session.execute(
-            _member_query(image_id, member).order_by(ImageMember.created_at,
-                                                     ImageMember.id)).scalars()
-        return [_member_dict(row) for row in rows]
-
-
-def image_member_get(image_id: str, member: str) -> dict[str, Any]:
-    """One membership; NotFound when the image is not shared with ``member``."""
-    found = image_member_find(image_id, member)
-    if not found:
-        raise _member_not_found(image_id, member)
-    return found[0]
-
-
-@_retry_on_deadlock
-def image_member_update(image_id: str, member: str, status: str) -> dict[str, Any]:
-    """Set a membership's status; NotFound when there is none."""
-    with _writer() as session:
-        row = session.execute(_member_query(image_id, member)).scalar_one_or_none()
-        if row is None:
-            raise _member_not_found(image_id, member)
-        row.status = status
-        row.updated_at = timeutils.utcnow()
-        session.flush()
-        return _member_dict(row)
-
-
-@_retry_on_deadlock
-def image_member_delete(image_id: str, member: str) -> None:
-    """Remove a membership (the row itself); NotFound when there is none."""
-    with _writer() as session:
-        result = session.execute(sa.delete(ImageMember).where(
-            ImageMember.image_id == image_id, ImageMember.member == member,
-            ImageMember.deleted.is_(False)))
-        if result.rowcount == 0:
-            raise _member_not_found(image_id, member)
 
 
 # -- locations / data (image data issue) -------------------------------------------------

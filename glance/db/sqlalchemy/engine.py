@@ -20,6 +20,7 @@ back. glance-manage and glance-scrubber fail at once the same way.
 
 import sqlalchemy
 from oslo_config import cfg
+from oslo_db import api as oslo_db_api
 from oslo_db.sqlalchemy import enginefacade
 
 CONF = cfg.CONF
@@ -33,6 +34,12 @@ ANALYSIS_LIMIT = 1000
 
 _context_manager = enginefacade.transaction_context()
 _configured = False
+
+# Decorator for the repository's write functions: the function runs again (a new
+# transaction) when the database reports a deadlock, as MariaDB may during online
+# schema changes; other errors are never retried.
+retry_on_deadlock = oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True,
+                                              retry_interval=0.1, inc_retry_interval=True)
 
 
 class _Tx:

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from oslo_db import api as oslo_db_api
 from oslo_utils import timeutils
 
 from glance import exception
@@ -43,8 +42,7 @@ PAGE_SIZE = 1000
 # deleted_at; Glance's takes a few statements (and MySQL DATETIME keeps seconds).
 RESTORE_WINDOW = datetime.timedelta(seconds=5)
 
-_retry_on_deadlock = oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True,
-                                               retry_interval=0.1, inc_retry_interval=True)
+_retry_on_deadlock = engine.retry_on_deadlock
 
 
 @dataclass(frozen=True)
