@@ -23,8 +23,11 @@ import warnings
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 import yaml  # noqa: E402
+from glance_store import exceptions as store_exc  # noqa: E402
 from oslo_config import cfg  # noqa: E402
+from oslo_policy import policy as oslo_policy  # noqa: E402
 from oslo_upgradecheck import common_checks, upgradecheck  # noqa: E402
+from stevedore import driver  # noqa: E402
 
 import glance.conf  # noqa: E402,F401 - registers every option
 from glance import policies, secrets  # noqa: E402
@@ -160,9 +163,6 @@ def _file_directories(group: str) -> list[str]:
 
 def _driver_problem(store_type: str, backend: str | None) -> str | None:
     """Load a glance_store driver and let it read its settings (no I/O for most)."""
-    from glance_store import exceptions as store_exc
-    from stevedore import driver
-
     try:
         kwargs = {"backend": backend} if backend else {}
         store = driver.DriverManager("glance_store.drivers", store_type, invoke_on_load=True,
@@ -213,8 +213,6 @@ class _ParseErrors(logging.Handler):
 
 def check_policy() -> Result:
     """The policy file parses, each rule parses, and its rule names are glance's."""
-    from oslo_policy import policy as oslo_policy
-
     path = CONF.find_file(CONF.oslo_policy.policy_file)
     if not path:
         return Result(SUCCESS, "No policy file: the defaults in code apply.")

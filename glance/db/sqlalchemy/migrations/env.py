@@ -1,6 +1,7 @@
 """Alembic environment: runs migrations on the connection glance-manage hands over."""
 
 from alembic import context
+from sqlalchemy import create_engine
 
 from glance.db.sqlalchemy import models
 
@@ -11,7 +12,6 @@ target_metadata = models.Base.metadata
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
-        from sqlalchemy import create_engine
         engine = create_engine(config.get_main_option("sqlalchemy.url"))
         with engine.begin() as connection:
             _run(connection)
