@@ -11,13 +11,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from oslo_db import exception as db_exc
 from oslo_serialization import jsonutils
 from oslo_utils import timeutils
 from sqlalchemy.orm import Session
 
 from glance import exception
-from glance.db.sqlalchemy import engine, paging
+from glance.db.sqlalchemy import engine, metadef_rows
+from glance.db.sqlalchemy.metadef_rows import NAMESPACE_FIELDS  # noqa: F401 - re-exported
 from glance.db.sqlalchemy.models import (
     MetadefNamespace,
     MetadefNamespaceResourceType,
@@ -29,99 +29,9 @@ from glance.db.sqlalchemy.models import (
 
 NAMESPACE_SORT_KEYS = ("created_at", "updated_at", "namespace", "display_name", "id")
 CHILD_SORT_KEYS = ("created_at", "updated_at", "name", "id")
-NAMESPACE_FIELDS = ("namespace", "display_name", "description", "visibility", "protected",
-                    "owner")
 
 _writer = engine.writer_session
 _reader = engine.reader_session
-
-
-# -- row -> dict -------------------------------------------------------------------------
-
-def _stamps(row) -> dict[str, Any]:
-    return {"created_at": row.created_at, "updated_at": row.updated_at}
-
-
-def _namespace_dict(row: MetadefNamespace) -> dict[str, Any]:
-    values = {name: getattr(row, name) for name in NAMESPACE_FIELDS}
-    # OpenStack Glance's schema lets these be NULL (its load_metadefs leaves visibility
-    # unset for files that do not name one) and shows Glance's defaults for them.
-    if values["visibility"] is None:
-        values["visibility"] = "private"
-    if values["protected"] is None:
-        values["protected"] = False
-    values["id"] = row.id
-    values.update(_stamps(row))
-    return values
-
-
-def _object_dict(row: MetadefObject) -> dict[str, Any]:
-    return {"name": row.name, "description": row.description,
-            "required": jsonutils.loads(row.required) if row.required else [],
-            "properties": jsonutils.loads(row.json_schema) if row.json_schema else {},
-            **_stamps(row)}
-
-
-def _property_dict(row: MetadefProperty) -> dict[str, Any]:
-    return {"name": row.name, "schema": jsonutils.loads(row.json_schema), **_stamps(row)}
-
-
-def _tag_dict(row: MetadefTag) -> dict[str, Any]:
-    return {"name": row.name, **_stamps(row)}
-
-
-def _association_dict(assoc: MetadefNamespaceResourceType, name: str) -> dict[str, Any]:
-    return {"name": name, "prefix": assoc.prefix,
-            "properties_target": assoc.properties_target, **_stamps(assoc)}
-
-
-# -- visibility and lookups --------------------------------------------------------------
-
-def _visible(context) -> sa.ColumnElement:
-    if context is None or context.is_admin:
-        return sa.true()
-    clauses = [MetadefNamespace.visibility == "public"]
-    if context.owner is not None:
-        clauses.append(MetadefNamespace.owner == context.owner)
-    return sa.or_(*clauses)
-
-
-def _namespace_row(session: Session, context, name: str) -> MetadefNamespace:
-    row = session.execute(
-        sa.select(MetadefNamespace).where(MetadefNamespace.namespace == name,
-                                          _visible(context))).scalar_one_or_none()
-    if row is None:
-        raise exception.MetadefNamespaceNotFound(namespace=name)
-    return row
-
-
-def _child_row(session: Session, model, namespace: MetadefNamespace, name: str,
-               not_found: type[exception.NotFound]):
-    row = session.execute(sa.select(model).where(
-        model.namespace_id == namespace.id, model.name == name)).scalar_one_or_none()
-    if row is None:
-        raise not_found(name=name, namespace=namespace.namespace)
-    return row
-
-
-def _resource_type_row(session: Session, name: str) -> MetadefResourceType:
-    row = session.execute(sa.select(MetadefResourceType).where(
-        MetadefResourceType.name == name)).scalar_one_or_none()
-    if row is None:
-        raise exception.MetadefResourceTypeNotFound(name=name)
-    return row
-
-
-def _paginate(session: Session, query, model, *, limit: int | None, marker_row,
-              sort_key: str, sort_dir: str):
-    return paging.paginate(query, model, limit, [(sort_key, sort_dir)], marker_row)
-
-
-def _flush(session: Session, duplicate: exception.GlanceException) -> None:
-    try:
-        session.flush()
-    except db_exc.DBDuplicateEntry as err:
-        raise duplicate from err
 
 
 # -- namespaces --------------------------------------------------------------------------
@@ -139,7 +49,7 @@ def _associations(session: Session, namespace_ids: Sequence[int]
         .order_by(MetadefNamespaceResourceType.created_at,
                   MetadefNamespaceResourceType.resource_type_id))
     for assoc, name in rows:
-        found[assoc.namespace_id].append(_association_dict(assoc, name))
+        found[assoc.namespace_id].append(metadef_rows.association_dict(assoc, name))
     return found
 
 
@@ -149,7 +59,7 @@ def namespace_list(context, *, limit: int | None, marker: str | None = None,
                    resource_types: Iterable[str] = ()) -> list[dict[str, Any]]:
     """One page of visible namespaces, each with its resource type associations."""
     with _reader() as session:
-        conditions = [_visible(context)]
+        conditions = [metadef_rows.visible(context)]
         if visibility:
             conditions.append(MetadefNamespace.visibility == visibility)
         resource_types = list(resource_types)
@@ -159,11 +69,12 @@ def namespace_list(context, *, limit: int | None, marker: str | None = None,
                 .join(MetadefResourceType, MetadefResourceType.id
                       == MetadefNamespaceResourceType.resource_type_id)
                 .where(MetadefResourceType.name.in_(resource_types))))
-        marker_row = _namespace_row(session, context, marker) if marker else None
+        marker_row = metadef_rows.namespace_row(session, context, marker) if marker else None
         query = session.query(MetadefNamespace).filter(*conditions)
-        rows = _paginate(session, query, MetadefNamespace, limit=limit,
-                         marker_row=marker_row, sort_key=sort_key, sort_dir=sort_dir).all()
-        namespaces = [_namespace_dict(row) for row in rows]
+        rows = metadef_rows.paginate(session, query, MetadefNamespace, limit=limit,
+                                     marker_row=marker_row, sort_key=sort_key,
+                                     sort_dir=sort_dir).all()
+        namespaces = [metadef_rows.namespace_dict(row) for row in rows]
         assocs = _associations(session, [ns["id"] for ns in namespaces])
         for ns in namespaces:
             ns["resource_type_associations"] = assocs[ns["id"]]
@@ -171,15 +82,15 @@ def namespace_list(context, *, limit: int | None, marker: str | None = None,
 
 
 def _namespace_detail(session: Session, row: MetadefNamespace) -> dict[str, Any]:
-    detail = _namespace_dict(row)
+    detail = metadef_rows.namespace_dict(row)
     detail["resource_type_associations"] = _associations(session, [row.id])[row.id]
-    detail["properties"] = [_property_dict(r) for r in session.execute(
+    detail["properties"] = [metadef_rows.property_dict(r) for r in session.execute(
         sa.select(MetadefProperty).where(MetadefProperty.namespace_id == row.id)
         .order_by(MetadefProperty.id)).scalars()]
-    detail["objects"] = [_object_dict(r) for r in session.execute(
+    detail["objects"] = [metadef_rows.object_dict(r) for r in session.execute(
         sa.select(MetadefObject).where(MetadefObject.namespace_id == row.id)
         .order_by(MetadefObject.id)).scalars()]
-    detail["tags"] = [_tag_dict(r) for r in session.execute(
+    detail["tags"] = [metadef_rows.tag_dict(r) for r in session.execute(
         sa.select(MetadefTag).where(MetadefTag.namespace_id == row.id)
         .order_by(MetadefTag.id)).scalars()]
     return detail
@@ -189,10 +100,10 @@ def namespace_get(context, name: str, *, detail: bool = False) -> dict[str, Any]
     """A visible namespace; with ``detail`` also its properties, objects, tags and
     resource type associations."""
     with _reader() as session:
-        row = _namespace_row(session, context, name)
+        row = metadef_rows.namespace_row(session, context, name)
         if detail:
             return _namespace_detail(session, row)
-        namespace = _namespace_dict(row)
+        namespace = metadef_rows.namespace_dict(row)
         namespace["resource_type_associations"] = _associations(session, [row.id])[row.id]
         return namespace
 
@@ -202,8 +113,9 @@ def namespace_create(values: dict[str, Any]) -> dict[str, Any]:
     with _writer() as session:
         row = MetadefNamespace(**{k: values.get(k) for k in NAMESPACE_FIELDS})
         session.add(row)
-        _flush(session, exception.MetadefDuplicateNamespace(namespace=values["namespace"]))
-        return _namespace_dict(row)
+        metadef_rows.flush(
+            session, exception.MetadefDuplicateNamespace(namespace=values["namespace"]))
+        return metadef_rows.namespace_dict(row)
 
 
 def namespace_create_full(values: dict[str, Any], *, properties: dict[str, dict],
@@ -213,7 +125,8 @@ def namespace_create_full(values: dict[str, Any], *, properties: dict[str, dict]
     with _writer() as session:
         row = MetadefNamespace(**{k: values.get(k) for k in NAMESPACE_FIELDS})
         session.add(row)
-        _flush(session, exception.MetadefDuplicateNamespace(namespace=values["namespace"]))
+        metadef_rows.flush(
+            session, exception.MetadefDuplicateNamespace(namespace=values["namespace"]))
         _add_contents(session, row, properties, objects, tags, associations,
                       create_resource_types=True)
         return _namespace_detail(session, row)
@@ -222,13 +135,13 @@ def namespace_create_full(values: dict[str, Any], *, properties: dict[str, dict]
 def namespace_update(context, name: str, values: dict[str, Any]) -> dict[str, Any]:
     """Replace a namespace's attributes (including a rename)."""
     with _writer() as session:
-        row = _namespace_row(session, context, name)
+        row = metadef_rows.namespace_row(session, context, name)
         for key in NAMESPACE_FIELDS:
             if key in values:
                 setattr(row, key, values[key])
-        _flush(session, exception.MetadefDuplicateNamespace(namespace=values.get(
-            "namespace", name)))
-        namespace = _namespace_dict(row)
+        metadef_rows.flush(session, exception.MetadefDuplicateNamespace(namespace=values.get(
+                        "namespace", name)))
+        namespace = metadef_rows.namespace_dict(row)
         namespace["resource_type_associations"] = _associations(session, [row.id])[row.id]
         return namespace
 
@@ -245,7 +158,7 @@ _CHILD_MODELS = {"objects": MetadefObject, "properties": MetadefProperty,
 def namespace_delete(context, name: str) -> None:
     """Delete a namespace and everything in it."""
     with _writer() as session:
-        row = _namespace_row(session, context, name)
+        row = metadef_rows.namespace_row(session, context, name)
         _delete_children(session, row.id, _CHILD_MODELS.values())
         session.delete(row)
 
@@ -253,7 +166,7 @@ def namespace_delete(context, name: str) -> None:
 def namespace_delete_contents(context, name: str, kind: str) -> None:
     """Delete all ``objects``, ``properties`` or ``tags`` of a namespace."""
     with _writer() as session:
-        row = _namespace_row(session, context, name)
+        row = metadef_rows.namespace_row(session, context, name)
         _delete_children(session, row.id, [_CHILD_MODELS[kind]])
 
 
@@ -264,12 +177,12 @@ def _children_page(context, namespace: str, model, not_found, to_dict, *,
                    sort_dir: str) -> list[dict[str, Any]]:
     """One page of a namespace's objects or tags (``model``), rendered by ``to_dict``."""
     with _reader() as session:
-        ns = _namespace_row(session, context, namespace)
-        marker_row = (_child_row(session, model, ns, marker, not_found) if marker
+        ns = metadef_rows.namespace_row(session, context, namespace)
+        marker_row = (metadef_rows.child_row(session, model, ns, marker, not_found) if marker
                       else None)
         query = session.query(model).filter(model.namespace_id == ns.id)
-        rows = _paginate(session, query, model, limit=limit, marker_row=marker_row,
-                         sort_key=sort_key, sort_dir=sort_dir).all()
+        rows = metadef_rows.paginate(session, query, model, limit=limit, marker_row=marker_row,
+                                     sort_key=sort_key, sort_dir=sort_dir).all()
         return [to_dict(row) for row in rows]
 
 
@@ -277,8 +190,8 @@ def _child_get(context, namespace: str, name: str, model, not_found, to_dict
                ) -> dict[str, Any]:
     """One object, property or tag of a namespace, by name."""
     with _reader() as session:
-        ns = _namespace_row(session, context, namespace)
-        return to_dict(_child_row(session, model, ns, name, not_found))
+        ns = metadef_rows.namespace_row(session, context, namespace)
+        return to_dict(metadef_rows.child_row(session, model, ns, name, not_found))
 
 
 def _object_values(values: dict[str, Any]) -> dict[str, Any]:
@@ -291,84 +204,86 @@ def object_list(context, namespace: str, *, limit: int | None = None,
                 marker: str | None = None, sort_key: str = "created_at",
                 sort_dir: str = "desc") -> list[dict[str, Any]]:
     return _children_page(context, namespace, MetadefObject,
-                          exception.MetadefObjectNotFound, _object_dict, limit=limit,
+                          exception.MetadefObjectNotFound, metadef_rows.object_dict, limit=limit,
                           marker=marker, sort_key=sort_key, sort_dir=sort_dir)
 
 
 def object_get(context, namespace: str, name: str) -> dict[str, Any]:
     return _child_get(context, namespace, name, MetadefObject,
-                      exception.MetadefObjectNotFound, _object_dict)
+                      exception.MetadefObjectNotFound, metadef_rows.object_dict)
 
 
 def object_create(context, namespace: str, values: dict[str, Any]) -> dict[str, Any]:
     with _writer() as session:
-        ns = _namespace_row(session, context, namespace)
+        ns = metadef_rows.namespace_row(session, context, namespace)
         row = MetadefObject(namespace_id=ns.id, **_object_values(values))
         session.add(row)
-        _flush(session, exception.MetadefDuplicateObject(name=values["name"],
-                                                         namespace=namespace))
-        return _object_dict(row)
+        metadef_rows.flush(session, exception.MetadefDuplicateObject(name=values["name"],
+                                                                     namespace=namespace))
+        return metadef_rows.object_dict(row)
 
 
 def object_update(context, namespace: str, name: str,
                   values: dict[str, Any]) -> dict[str, Any]:
     with _writer() as session:
-        ns = _namespace_row(session, context, namespace)
-        row = _child_row(session, MetadefObject, ns, name, exception.MetadefObjectNotFound)
+        ns = metadef_rows.namespace_row(session, context, namespace)
+        row = metadef_rows.child_row(session, MetadefObject, ns, name,
+                                     exception.MetadefObjectNotFound)
         for key, value in _object_values(values).items():
             setattr(row, key, value)
-        _flush(session, exception.MetadefDuplicateObject(name=values["name"],
-                                                         namespace=namespace))
-        return _object_dict(row)
+        metadef_rows.flush(session, exception.MetadefDuplicateObject(name=values["name"],
+                                                                     namespace=namespace))
+        return metadef_rows.object_dict(row)
 
 
 def object_delete(context, namespace: str, name: str) -> None:
     with _writer() as session:
-        ns = _namespace_row(session, context, namespace)
-        session.delete(_child_row(session, MetadefObject, ns, name,
-                                  exception.MetadefObjectNotFound))
+        ns = metadef_rows.namespace_row(session, context, namespace)
+        session.delete(metadef_rows.child_row(session, MetadefObject, ns, name,
+                                              exception.MetadefObjectNotFound))
 
 
 def property_list(context, namespace: str) -> list[dict[str, Any]]:
     with _reader() as session:
-        ns = _namespace_row(session, context, namespace)
-        return [_property_dict(r) for r in session.execute(
+        ns = metadef_rows.namespace_row(session, context, namespace)
+        return [metadef_rows.property_dict(r) for r in session.execute(
             sa.select(MetadefProperty).where(MetadefProperty.namespace_id == ns.id)
             .order_by(MetadefProperty.id)).scalars()]
 
 
 def property_get(context, namespace: str, name: str) -> dict[str, Any]:
     return _child_get(context, namespace, name, MetadefProperty,
-                      exception.MetadefPropertyNotFound, _property_dict)
+                      exception.MetadefPropertyNotFound, metadef_rows.property_dict)
 
 
 def property_create(context, namespace: str, name: str, schema: dict) -> dict[str, Any]:
     with _writer() as session:
-        ns = _namespace_row(session, context, namespace)
+        ns = metadef_rows.namespace_row(session, context, namespace)
         row = MetadefProperty(namespace_id=ns.id, name=name,
                               json_schema=jsonutils.dumps(schema))
         session.add(row)
-        _flush(session, exception.MetadefDuplicateProperty(name=name, namespace=namespace))
-        return _property_dict(row)
+        metadef_rows.flush(session,
+                           exception.MetadefDuplicateProperty(name=name, namespace=namespace))
+        return metadef_rows.property_dict(row)
 
 
 def property_update(context, namespace: str, name: str, new_name: str,
                     schema: dict) -> dict[str, Any]:
     with _writer() as session:
-        ns = _namespace_row(session, context, namespace)
-        row = _child_row(session, MetadefProperty, ns, name,
-                         exception.MetadefPropertyNotFound)
+        ns = metadef_rows.namespace_row(session, context, namespace)
+        row = metadef_rows.child_row(session, MetadefProperty, ns, name,
+                                     exception.MetadefPropertyNotFound)
         row.name, row.json_schema = new_name, jsonutils.dumps(schema)
-        _flush(session, exception.MetadefDuplicateProperty(name=new_name,
-                                                           namespace=namespace))
-        return _property_dict(row)
+        metadef_rows.flush(session, exception.MetadefDuplicateProperty(name=new_name,
+                                                                       namespace=namespace))
+        return metadef_rows.property_dict(row)
 
 
 def property_delete(context, namespace: str, name: str) -> None:
     with _writer() as session:
-        ns = _namespace_row(session, context, namespace)
-        session.delete(_child_row(session, MetadefProperty, ns, name,
-                                  exception.MetadefPropertyNotFound))
+        ns = metadef_rows.namespace_row(session, context, namespace)
+        session.delete(metadef_rows.child_row(session, MetadefProperty, ns, name,
+                                              exception.MetadefPropertyNotFound))
 
 
 # -- tags --------------------------------------------------------------------------------
@@ -377,29 +292,29 @@ def tag_list(context, namespace: str, *, limit: int | None = None,
              marker: str | None = None, sort_key: str = "created_at",
              sort_dir: str = "desc") -> list[dict[str, Any]]:
     return _children_page(context, namespace, MetadefTag, exception.MetadefTagNotFound,
-                          _tag_dict, limit=limit, marker=marker, sort_key=sort_key,
+                          metadef_rows.tag_dict, limit=limit, marker=marker, sort_key=sort_key,
                           sort_dir=sort_dir)
 
 
 def tag_get(context, namespace: str, name: str) -> dict[str, Any]:
     return _child_get(context, namespace, name, MetadefTag, exception.MetadefTagNotFound,
-                      _tag_dict)
+                      metadef_rows.tag_dict)
 
 
 def tag_create(context, namespace: str, name: str) -> dict[str, Any]:
     with _writer() as session:
-        ns = _namespace_row(session, context, namespace)
+        ns = metadef_rows.namespace_row(session, context, namespace)
         row = MetadefTag(namespace_id=ns.id, name=name)
         session.add(row)
-        _flush(session, exception.MetadefDuplicateTag(name=name, namespace=namespace))
-        return _tag_dict(row)
+        metadef_rows.flush(session, exception.MetadefDuplicateTag(name=name, namespace=namespace))
+        return metadef_rows.tag_dict(row)
 
 
 def tag_create_many(context, namespace: str, names: Sequence[str],
                     append: bool) -> list[dict[str, Any]]:
     """Create several tags at once; without ``append`` they replace the existing ones."""
     with _writer() as session:
-        ns = _namespace_row(session, context, namespace)
+        ns = metadef_rows.namespace_row(session, context, namespace)
         if not append:
             _delete_children(session, ns.id, [MetadefTag])
             session.flush()
@@ -411,25 +326,26 @@ def tag_create_many(context, namespace: str, names: Sequence[str],
             existing.add(name)
         rows = [MetadefTag(namespace_id=ns.id, name=name) for name in names]
         session.add_all(rows)
-        _flush(session, exception.MetadefDuplicateTag(name=", ".join(names),
-                                                      namespace=namespace))
-        return [_tag_dict(row) for row in rows]
+        metadef_rows.flush(session, exception.MetadefDuplicateTag(name=", ".join(names),
+                                                                  namespace=namespace))
+        return [metadef_rows.tag_dict(row) for row in rows]
 
 
 def tag_update(context, namespace: str, name: str, new_name: str) -> dict[str, Any]:
     with _writer() as session:
-        ns = _namespace_row(session, context, namespace)
-        row = _child_row(session, MetadefTag, ns, name, exception.MetadefTagNotFound)
+        ns = metadef_rows.namespace_row(session, context, namespace)
+        row = metadef_rows.child_row(session, MetadefTag, ns, name, exception.MetadefTagNotFound)
         row.name = new_name
-        _flush(session, exception.MetadefDuplicateTag(name=new_name, namespace=namespace))
-        return _tag_dict(row)
+        metadef_rows.flush(session,
+                           exception.MetadefDuplicateTag(name=new_name, namespace=namespace))
+        return metadef_rows.tag_dict(row)
 
 
 def tag_delete(context, namespace: str, name: str) -> None:
     with _writer() as session:
-        ns = _namespace_row(session, context, namespace)
-        session.delete(_child_row(session, MetadefTag, ns, name,
-                                  exception.MetadefTagNotFound))
+        ns = metadef_rows.namespace_row(session, context, namespace)
+        session.delete(metadef_rows.child_row(session, MetadefTag, ns, name,
+                                              exception.MetadefTagNotFound))
 
 
 # -- resource types and associations -----------------------------------------------------
@@ -439,13 +355,13 @@ def resource_type_list() -> list[dict[str, Any]]:
     with _reader() as session:
         rows = session.execute(sa.select(MetadefResourceType)
                                .order_by(MetadefResourceType.id)).scalars()
-        return [{"name": row.name, "protected": row.protected, **_stamps(row)}
+        return [{"name": row.name, "protected": row.protected, **metadef_rows.stamps(row)}
                 for row in rows]
 
 
 def association_list(context, namespace: str) -> list[dict[str, Any]]:
     with _reader() as session:
-        ns = _namespace_row(session, context, namespace)
+        ns = metadef_rows.namespace_row(session, context, namespace)
         return _associations(session, [ns.id])[ns.id]
 
 
@@ -453,7 +369,7 @@ def _associate(session: Session, ns: MetadefNamespace, values: dict[str, Any],
                create_resource_type: bool) -> dict[str, Any]:
     name = values["name"]
     try:
-        resource_type = _resource_type_row(session, name)
+        resource_type = metadef_rows.resource_type_row(session, name)
     except exception.MetadefResourceTypeNotFound:
         if not create_resource_type:
             raise
@@ -464,22 +380,22 @@ def _associate(session: Session, ns: MetadefNamespace, values: dict[str, Any],
         namespace_id=ns.id, resource_type_id=resource_type.id,
         prefix=values.get("prefix"), properties_target=values.get("properties_target"))
     session.add(assoc)
-    _flush(session, exception.MetadefDuplicateAssociation(resource_type=name,
-                                                          namespace=ns.namespace))
-    return _association_dict(assoc, name)
+    metadef_rows.flush(session, exception.MetadefDuplicateAssociation(resource_type=name,
+                                                                      namespace=ns.namespace))
+    return metadef_rows.association_dict(assoc, name)
 
 
 def association_create(context, namespace: str, values: dict[str, Any]) -> dict[str, Any]:
     """Associate a namespace with a resource type, creating an unknown type on the way."""
     with _writer() as session:
-        ns = _namespace_row(session, context, namespace)
+        ns = metadef_rows.namespace_row(session, context, namespace)
         return _associate(session, ns, values, create_resource_type=True)
 
 
 def association_delete(context, namespace: str, resource_type: str) -> None:
     with _writer() as session:
-        ns = _namespace_row(session, context, namespace)
-        rt = _resource_type_row(session, resource_type)
+        ns = metadef_rows.namespace_row(session, context, namespace)
+        rt = metadef_rows.resource_type_row(session, resource_type)
         deleted = session.execute(sa.delete(MetadefNamespaceResourceType).where(
             MetadefNamespaceResourceType.namespace_id == ns.id,
             MetadefNamespaceResourceType.resource_type_id == rt.id)).rowcount
@@ -499,54 +415,71 @@ def _add_contents(session: Session, ns: MetadefNamespace, properties: dict[str, 
     for prop_name, schema in properties.items():
         session.add(MetadefProperty(namespace_id=ns.id, name=prop_name,
                                     json_schema=jsonutils.dumps(schema)))
-        _flush(session, exception.MetadefDuplicateProperty(name=prop_name, namespace=name))
+        metadef_rows.flush(session,
+                           exception.MetadefDuplicateProperty(name=prop_name, namespace=name))
     for obj in objects:
         session.add(MetadefObject(namespace_id=ns.id, **_object_values(obj)))
-        _flush(session, exception.MetadefDuplicateObject(name=obj["name"], namespace=name))
+        metadef_rows.flush(session,
+                           exception.MetadefDuplicateObject(name=obj["name"], namespace=name))
     for tag in tags:
         session.add(MetadefTag(namespace_id=ns.id, name=tag))
-        _flush(session, exception.MetadefDuplicateTag(name=tag, namespace=name))
+        metadef_rows.flush(session, exception.MetadefDuplicateTag(name=tag, namespace=name))
 
 
 def _merge_contents(session: Session, ns: MetadefNamespace, doc: dict[str, Any],
                     prefer_new: bool) -> None:
     """Add what the namespace lacks; with ``prefer_new`` also update what it has."""
+    _merge_properties(session, ns, doc["properties"], prefer_new)
+    _merge_objects(session, ns, doc["objects"], prefer_new)
+    existing_tags = set(session.execute(sa.select(MetadefTag.name)
+                                        .where(MetadefTag.namespace_id == ns.id)).scalars())
+    for tag in doc["tags"]:
+        if tag not in existing_tags:
+            session.add(MetadefTag(namespace_id=ns.id, name=tag))
+    _merge_associations(session, ns, doc["resource_type_associations"], prefer_new)
+    session.flush()
+
+
+def _merge_properties(session: Session, ns: MetadefNamespace,
+                      properties: dict[str, Any], prefer_new: bool) -> None:
     existing_props = {row.name: row for row in session.execute(sa.select(MetadefProperty)
                       .where(MetadefProperty.namespace_id == ns.id)).scalars()}
-    for prop_name, schema in doc["properties"].items():
+    for prop_name, schema in properties.items():
         row = existing_props.get(prop_name)
         if row is None:
             session.add(MetadefProperty(namespace_id=ns.id, name=prop_name,
                                         json_schema=jsonutils.dumps(schema)))
         elif prefer_new:
             row.json_schema = jsonutils.dumps(schema)
+
+
+def _merge_objects(session: Session, ns: MetadefNamespace, objects: list[dict[str, Any]],
+                   prefer_new: bool) -> None:
     existing_objs = {row.name: row for row in session.execute(sa.select(MetadefObject)
                      .where(MetadefObject.namespace_id == ns.id)).scalars()}
-    for obj in doc["objects"]:
+    for obj in objects:
         row = existing_objs.get(obj["name"])
         if row is None:
             session.add(MetadefObject(namespace_id=ns.id, **_object_values(obj)))
         elif prefer_new:
             for key, value in _object_values(obj).items():
                 setattr(row, key, value)
-    existing_tags = set(session.execute(sa.select(MetadefTag.name)
-                                        .where(MetadefTag.namespace_id == ns.id)).scalars())
-    for tag in doc["tags"]:
-        if tag not in existing_tags:
-            session.add(MetadefTag(namespace_id=ns.id, name=tag))
+
+
+def _merge_associations(session: Session, ns: MetadefNamespace,
+                        associations: list[dict[str, Any]], prefer_new: bool) -> None:
     existing_assocs = {a["name"]: a for a in _associations(session, [ns.id])[ns.id]}
-    for assoc in doc["resource_type_associations"]:
+    for assoc in associations:
         current = existing_assocs.get(assoc["name"])
         if current is None:
             _associate(session, ns, assoc, create_resource_type=True)
         elif prefer_new:
-            rt = _resource_type_row(session, assoc["name"])
+            rt = metadef_rows.resource_type_row(session, assoc["name"])
             session.execute(sa.update(MetadefNamespaceResourceType).where(
                 MetadefNamespaceResourceType.namespace_id == ns.id,
                 MetadefNamespaceResourceType.resource_type_id == rt.id).values(
                 prefix=assoc.get("prefix"), properties_target=assoc.get("properties_target"),
                 updated_at=timeutils.utcnow()))
-    session.flush()
 
 
 def import_namespace(doc: dict[str, Any], *, merge: bool, prefer_new: bool,
