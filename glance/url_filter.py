@@ -88,11 +88,20 @@ def check_url(url: str) -> bool:
                     [str(p) for p in opts.disallowed_ports]):
         return False
     normal = _normal_host(host)
-    if opts.allowed_hosts:
-        if not _host_listed(normal):
-            return False
-    elif normal in {_normal_host(h) for h in opts.disallowed_hosts}:
+    if not _host_name_allowed(normal, opts):
         return False
+    return _addresses_allowed(url, host, port, normal, opts)
+
+
+def _host_name_allowed(normal: str, opts) -> bool:
+    """The host, as written in the URL, against the host lists."""
+    if opts.allowed_hosts:
+        return _host_listed(normal)
+    return normal not in {_normal_host(h) for h in opts.disallowed_hosts}
+
+
+def _addresses_allowed(url: str, host: str, port: int, normal: str, opts) -> bool:
+    """Every address the host resolves to against the host lists and address rules."""
     addresses = _resolve(host, port)
     if not addresses:
         LOG.info("Refusing %s: its host does not resolve", url)

@@ -86,34 +86,11 @@ class Request(webob.Request):
         as soon as our gunicorn worker reads that chunk's size), a stalled client
         a 408.
         """
-        stream = self.environ["wsgi.input"]
         remaining = self.content_length
-        if limit is not None and remaining is None:
-            limit_body = self.environ.get(LIMIT_BODY)
-            if limit_body is not None:
-                limit_body(limit)
-        if remaining is None and "uwsgi.version" in self.environ and self.has_body():
-            stream = _UwsgiChunkedInput()
-        elif remaining and remaining > chunk_size:
-            direct = _GunicornDirectInput.wrap(self.environ, remaining)
-            if direct is not None:
-                stream = direct
+        stream = self._body_stream(chunk_size, limit)
         while remaining is None or remaining > 0:
             size = chunk_size if remaining is None else min(chunk_size, remaining)
-            try:
-                chunk = stream.read(size)
-            except exception.BodyTooLarge as err:
-                if too_large is None:
-                    raise
-                raise too_large() from err
-            except exception.GlanceException:
-                raise
-            except TimeoutError as err:
-                raise exception.RequestTimeout() from err
-            except OSError as err:
-                raise exception.BodyReadError() from err
-            except gunicorn_errors.ParseException as err:
-                raise exception.BadChunkedBody(reason=_framing_reason(err)) from err
+            chunk = _read_chunk(stream, size, too_large)
             if not chunk:
                 if remaining:
                     raise exception.BadRequest(
@@ -122,6 +99,23 @@ class Request(webob.Request):
             if remaining is not None:
                 remaining -= len(chunk)
             yield chunk
+
+    def _body_stream(self, chunk_size: int, limit: int | None):
+        """What to read the body from: ``wsgi.input``, uwsgi's chunked reader or
+        gunicorn's socket directly; tells our gunicorn worker the ``limit`` of a
+        chunked body."""
+        remaining = self.content_length
+        if limit is not None and remaining is None:
+            limit_body = self.environ.get(LIMIT_BODY)
+            if limit_body is not None:
+                limit_body(limit)
+        if remaining is None and "uwsgi.version" in self.environ and self.has_body():
+            return _UwsgiChunkedInput()
+        if remaining and remaining > chunk_size:
+            direct = _GunicornDirectInput.wrap(self.environ, remaining)
+            if direct is not None:
+                return direct
+        return self.environ["wsgi.input"]
 
     def read_body(self, limit: int) -> bytes:
         """The whole (small) body; 413 when over ``limit`` bytes."""
@@ -166,6 +160,25 @@ def _framing_reason(err: Exception) -> str:
         if cls.__name__ in _FRAMING_REASONS:
             return _FRAMING_REASONS[cls.__name__]
     return "the chunks or trailers are malformed"
+
+
+def _read_chunk(stream, size: int,
+                too_large: type[exception.GlanceException] | None) -> bytes:
+    """One ``stream.read(size)``, its failures as glance exceptions."""
+    try:
+        return stream.read(size)
+    except exception.BodyTooLarge as err:
+        if too_large is None:
+            raise
+        raise too_large() from err
+    except exception.GlanceException:
+        raise
+    except TimeoutError as err:
+        raise exception.RequestTimeout() from err
+    except OSError as err:
+        raise exception.BodyReadError() from err
+    except gunicorn_errors.ParseException as err:
+        raise exception.BadChunkedBody(reason=_framing_reason(err)) from err
 
 
 class _GunicornDirectInput:

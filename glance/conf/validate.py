@@ -51,15 +51,7 @@ def allowed_values(kind: types.ConfigType) -> str:
     if isinstance(kind, types.Port):
         return f"a port number from {kind.min} to {kind.max}"
     if isinstance(kind, (types.Integer, types.Float)):
-        noun = "an integer" if isinstance(kind, types.Integer) else "a number"
-        low, high = kind.min, kind.max
-        if low is not None and high is not None:
-            return f"{noun} from {low} to {high}"
-        if low is not None:
-            return f"{noun} of at least {low}"
-        if high is not None:
-            return f"{noun} of at most {high}"
-        return noun
+        return _number_words(kind)
     if isinstance(kind, types.List):
         items = allowed_values(kind.item_type)
         form = "[a,b]" if kind.bounds else "a,b"
@@ -67,6 +59,22 @@ def allowed_values(kind: types.ConfigType) -> str:
     if isinstance(kind, types.Dict):
         return "comma-separated key:value pairs, each value " + allowed_values(
             kind.value_type)
+    return _text_words(kind)
+
+
+def _number_words(kind: types.Integer | types.Float) -> str:
+    noun = "an integer" if isinstance(kind, types.Integer) else "a number"
+    low, high = kind.min, kind.max
+    if low is not None and high is not None:
+        return f"{noun} from {low} to {high}"
+    if low is not None:
+        return f"{noun} of at least {low}"
+    if high is not None:
+        return f"{noun} of at most {high}"
+    return noun
+
+
+def _text_words(kind: types.ConfigType) -> str:
     if isinstance(kind, (types.HostAddress, types.HostDomain)):
         return "an IP address or a host name"
     if isinstance(kind, types.IPAddress):

@@ -72,6 +72,13 @@ def clean_property(name: Any, definition: Any, where: str = "") -> dict[str, Any
     if not isinstance(definition, dict):
         raise _invalid(f"{label}: the definition must be a JSON object")
     clean = {key: definition[key] for key in PROPERTY_KEYS if key in definition}
+    _check_property_keys(label, clean)
+    _check_property_schema(label, clean)
+    return clean
+
+
+def _check_property_keys(label: str, clean: dict[str, Any]) -> None:
+    """The keys of a property definition that are not JSON schema."""
     if not isinstance(clean.get("title"), str):
         raise _invalid(f"{label}: 'title' is required and must be a string")
     if clean.get("type") not in JSON_TYPES:
@@ -85,6 +92,10 @@ def clean_property(name: Any, definition: Any, where: str = "") -> dict[str, Any
     operators = clean.get("operators", [])
     if not isinstance(operators, list) or not all(isinstance(o, str) for o in operators):
         raise _invalid(f"{label}: 'operators' must be a list of strings")
+
+
+def _check_property_schema(label: str, clean: dict[str, Any]) -> None:
+    """The JSON schema of a property's value: valid, consistent, its default matching."""
     value_schema = {key: clean[key] for key in _VALUE_KEYS if key in clean}
     try:
         jsonschema.Draft4Validator.check_schema(value_schema)
@@ -96,14 +107,7 @@ def clean_property(name: Any, definition: Any, where: str = "") -> dict[str, Any
         except re.error as err:
             raise _invalid(f"{label}: 'pattern' is not a valid regular expression: "
                            f"{err}") from err
-    if "items" in clean:
-        items = clean["items"]
-        if "type" in items and items["type"] not in JSON_TYPES:
-            raise _invalid(f"{label}: items 'type' must be one of {', '.join(JSON_TYPES)}")
-        if "enum" in items:
-            _check_enum(f"{label} items", items)
-    elif clean["type"] == "array":
-        raise _invalid(f"{label}: an array property needs 'items'")
+    _check_items(label, clean)
     if "enum" in clean:
         _check_enum(label, clean)
     for low, high in (("minimum", "maximum"), ("minLength", "maxLength"),
@@ -115,7 +119,17 @@ def clean_property(name: Any, definition: Any, where: str = "") -> dict[str, Any
         if errors:
             raise _invalid(f"{label}: default {clean['default']!r} does not match the "
                            f"definition: {errors[0].message}")
-    return clean
+
+
+def _check_items(label: str, clean: dict[str, Any]) -> None:
+    if "items" in clean:
+        items = clean["items"]
+        if "type" in items and items["type"] not in JSON_TYPES:
+            raise _invalid(f"{label}: items 'type' must be one of {', '.join(JSON_TYPES)}")
+        if "enum" in items:
+            _check_enum(f"{label} items", items)
+    elif clean["type"] == "array":
+        raise _invalid(f"{label}: an array property needs 'items'")
 
 
 def clean_properties(properties: Any, where: str = "") -> dict[str, dict]:

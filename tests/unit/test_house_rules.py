@@ -227,50 +227,32 @@ def _glance_edges(imports: list[Import]) -> dict[str, dict[str, Import]]:
     return edges
 
 
+def _reachable(start: str, edges: dict[str, dict[str, Import]]) -> set[str]:
+    seen: set[str] = set()
+    queue = deque([start])
+    while queue:
+        for child in edges.get(queue.popleft(), {}):
+            if child not in seen:
+                seen.add(child)
+                queue.append(child)
+    return seen
+
+
 def _components(edges: dict[str, dict[str, Import]]) -> list[list[str]]:
-    """The strongly connected components with more than one module (Tarjan)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
+    """The sets of modules that all reach each other (strongly connected
+    components) with more than one module; a few hundred modules, so by brute force."""
+    nodes = sorted(set(edges) | {target for targets in edges.values() for target in targets})
+    reach = {node: _reachable(node, edges) for node in nodes}
     found: list[list[str]] = []
-
-    def visit(node: str) -> None:
-        # Iterative, so a long chain cannot hit the recursion limit.
-        work = [(node, iter(sorted(edges.get(node, {}))))]
-        index[node] = low[node] = len(index)
-        stack.append(node)
-        on_stack.add(node)
-        while work:
-            current, children = work[-1]
-            child = next(children, None)
-            if child is not None:
-                if child not in index:
-                    index[child] = low[child] = len(index)
-                    stack.append(child)
-                    on_stack.add(child)
-                    work.append((child, iter(sorted(edges.get(child, {})))))
-                elif child in on_stack:
-                    low[current] = min(low[current], index[child])
-                continue
-            work.pop()
-            if work:
-                low[work[-1][0]] = min(low[work[-1][0]], low[current])
-            if low[current] == index[current]:
-                component = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == current:
-                        break
-                if len(component) > 1:
-                    found.append(sorted(component))
-
-    for node in sorted(edges):
-        if node not in index:
-            visit(node)
-    return sorted(found)
+    placed: set[str] = set()
+    for node in nodes:
+        if node in placed:
+            continue
+        component = sorted({node} | {other for other in reach[node] if node in reach[other]})
+        placed.update(component)
+        if len(component) > 1:
+            found.append(component)
+    return found
 
 
 def _shortest_path(start: str, goal: str, members: set[str],

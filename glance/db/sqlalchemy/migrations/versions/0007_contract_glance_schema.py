@@ -84,6 +84,19 @@ def _converge_table(bind: sa.Connection, table: str) -> None:
     uniques = {unique["name"] for unique in inspector.get_unique_constraints(table)}
     columns = {column["name"]: column for column in inspector.get_columns(table)}
     sqlite = bind.dialect.name == "sqlite"
+    changes = _key_changes(table, uniques, indexes) + _column_changes(table, columns, sqlite)
+    cascade = _cascade_changes(inspector, table, sqlite) if table in METADEF_CHILDREN else []
+    changes += cascade
+    if not changes:
+        return
+    with op.batch_alter_table(table, naming_convention=SQLITE_FK_NAMES
+                              if sqlite and cascade else None) as batch:
+        for change in changes:
+            change(batch)
+
+
+def _key_changes(table: str, uniques: set, indexes: set) -> list:
+    """Our unique key instead of Glance's; Glance's extra indexes dropped."""
     changes = []
     if table in UNIQUE_KEYS:
         glance_key, ours, key_columns = UNIQUE_KEYS[table]
@@ -94,6 +107,12 @@ def _converge_table(bind: sa.Connection, table: str) -> None:
     for name in GLANCE_INDEXES.get(table, ()):
         if name in indexes:
             changes.append(lambda b, name=name: b.drop_index(name))
+    return changes
+
+
+def _column_changes(table: str, columns: dict, sqlite: bool) -> list:
+    """Column types, nullability and server defaults as ours are."""
+    changes = []
     if sqlite and table == "images":
         for name in ("size", "virtual_size"):
             if not isinstance(columns[name]["type"], sa.BigInteger):
@@ -108,14 +127,7 @@ def _converge_table(bind: sa.Connection, table: str) -> None:
         if columns[name]["default"] is not None:
             changes.append(lambda b, name=name, type_=type_: b.alter_column(
                 name, existing_type=type_, existing_nullable=False, server_default=None))
-    cascade = _cascade_changes(inspector, table, sqlite) if table in METADEF_CHILDREN else []
-    changes += cascade
-    if not changes:
-        return
-    with op.batch_alter_table(table, naming_convention=SQLITE_FK_NAMES
-                              if sqlite and cascade else None) as batch:
-        for change in changes:
-            change(batch)
+    return changes
 
 
 def _cascade_changes(inspector: sa.Inspector, table: str, sqlite: bool) -> list:
