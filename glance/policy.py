@@ -56,7 +56,7 @@ class Enforcer(policy.Enforcer):
 
 def get_enforcer() -> policy.Enforcer:
     """The process-wide Enforcer (also the oslo.policy.enforcer entry point)."""
-    global _ENFORCER
+    global _ENFORCER  # noqa: PLW0603 - process-wide on purpose: one enforcer
     if _ENFORCER is None:
         _ENFORCER = Enforcer(CONF, use_conf=True)
         # Every persona default replaced a Wallaby/Xena one: warning about each in the
@@ -68,7 +68,7 @@ def get_enforcer() -> policy.Enforcer:
 
 def reset() -> None:
     """Forget the enforcer (tests that change the policy file)."""
-    global _ENFORCER
+    global _ENFORCER  # noqa: PLW0603 - process-wide on purpose: one enforcer
     _ENFORCER = None
 
 

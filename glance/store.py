@@ -47,7 +47,7 @@ def is_multi_store() -> bool:
 
 def init() -> None:
     """Create and verify the configured stores (once per process)."""
-    global _initialized
+    global _initialized  # noqa: PLW0603 - process-wide on purpose: glance_store is global
     if _initialized:
         return
     if is_multi_store():
@@ -62,7 +62,7 @@ def init() -> None:
 
 def reset() -> None:
     """Forget the stores (tests that change the store configuration)."""
-    global _initialized
+    global _initialized  # noqa: PLW0603 - process-wide on purpose: glance_store is global
     _initialized = False
     store_location.SCHEME_TO_CLS_MAP.clear()
     store_location.SCHEME_TO_CLS_BACKEND_MAP.clear()

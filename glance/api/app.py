@@ -63,7 +63,7 @@ def load_config(args: list[str] | None = None,
 
     Raises ConfigError when a file is missing or is not an ini file.
     """
-    global _config_loaded
+    global _config_loaded  # noqa: PLW0603 - process-wide on purpose: CONF is parsed once
     try:
         CONF(args if args is not None else [], project="glance", prog="glance-api",
              version=version.version_string, description=DESCRIPTION,

@@ -88,5 +88,5 @@ def check() -> Health:
 
 def reset() -> None:
     """Forget the cached answer (tests, and after a fork)."""
-    global _checker
+    global _checker  # noqa: PLW0603 - process-wide on purpose: one cached answer
     _checker = _Checker()

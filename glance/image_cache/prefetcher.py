@@ -133,7 +133,7 @@ _job_lock = threading.Lock()
 
 def ensure_started(cache: ImageCache) -> PeriodicJob:
     """This process's job over ``cache`` (started on first call after each fork)."""
-    global _job, _job_pid
+    global _job, _job_pid  # noqa: PLW0603 - process-wide on purpose: one job per process
     with _job_lock:
         if _job is None or _job_pid != os.getpid() or _job.cache is not cache:
             if _job is not None and _job_pid == os.getpid():
@@ -148,7 +148,7 @@ def ensure_started(cache: ImageCache) -> PeriodicJob:
 
 def stop() -> None:
     """Stop this process's job, if any (tests)."""
-    global _job
+    global _job  # noqa: PLW0603 - process-wide on purpose: one job per process
     with _job_lock:
         if _job is not None and _job_pid == os.getpid():
             _job.stop()

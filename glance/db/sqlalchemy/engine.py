@@ -132,7 +132,7 @@ def _server_url(url: str) -> str:
 
 def configure() -> None:
     """Configure the facade from [database] once per process (idempotent)."""
-    global _configured
+    global _configured  # noqa: PLW0603 - process-wide on purpose: one engine facade
     if _configured:
         return
     url = CONF.database.connection
@@ -189,7 +189,7 @@ def reset(close: bool = True) -> None:
     ``close=False`` (in a forked child) drops the pooled connections without
     closing them: they belong to the parent process.
     """
-    global _context_manager, _configured
+    global _context_manager, _configured  # noqa: PLW0603 - process-wide on purpose: one facade
     if _configured:
         for engine in {_context_manager.writer.get_engine(),
                        _context_manager.reader.get_engine()}:
