@@ -1,7 +1,7 @@
 """Every error class of glance, grouped by area.
 
 Each ``GlanceException`` carries the HTTP status the fault layer answers with
-(``glance/api/faults.py``); tests/unit/test_exception_tree.py keeps them all here.
+(``glance/api/faults.py``); tests/unit/test_exception.py keeps them all here.
 """
 
 from glance.i18n import _

@@ -40,6 +40,9 @@ The rules:
   ``glance/cmd`` and ``glance/wsgi`` do not need them: the console scripts and
   the WSGI entry point reach HTTP through ``glance.api``.
 * No module under ``glance/`` is longer than ``MAX_LINES`` lines.
+* ``tests/unit`` mirrors ``glance/``: the tests of ``glance/a/b.py`` (or of the
+  package ``glance/a/b/``) are ``tests/unit/a/test_b.py``. The few test files
+  about something else than one module are listed in ``UNMIRRORED_TESTS``.
 
 Each checker is a function over a list of :class:`Module`; the ``test_checker_*``
 tests feed it synthetic modules to show that it reports what it should.
@@ -95,6 +98,16 @@ OPTIONAL_IMPORTS = {
 HTTP_LIBRARIES = {
     "webob": ("glance.api",),
     "routes": ("glance.api",),
+}
+
+
+# tests/unit files that test no single glance module or package, and what they test.
+UNMIRRORED_TESTS = {
+    "test_house_rules.py": "these rules, over every module of glance/",
+    "test_mypy_baseline.py": "mypy over glance/, against tests/mypy-baseline.txt",
+    "test_openapi.py": "doc/api/openapi.yaml against the router and the served schemas",
+    "test_tox_generators.py": "the sample generators of tox.ini",
+    "test_metadefs_files.py": "the catalog files in etc/metadefs",
 }
 
 
@@ -366,6 +379,31 @@ def find_long_modules(modules: list[Module], limit: int = MAX_LINES) -> list[str
             for module in modules if len(module.source.splitlines()) > limit]
 
 
+def find_unmirrored_tests(test_files: list[str], modules: list[Module],
+                          exceptions: dict[str, str] = UNMIRRORED_TESTS) -> list[str]:
+    """Test files (paths under tests/unit) whose glance module does not exist."""
+    names = {module.name for module in modules}
+    reports = []
+    for path in test_files:
+        *folders, filename = path.split("/")
+        if path in exceptions:
+            continue
+        if not filename.startswith("test_"):
+            reports.append(f"tests/unit/{path}: not a test module (test_*.py)")
+            continue
+        module = ".".join(["glance", *folders, filename[len("test_"):-len(".py")]])
+        if module not in names:
+            reports.append(f"tests/unit/{path}: glance has no module or package {module} "
+                           "(move the file, or list it in UNMIRRORED_TESTS)")
+    return reports
+
+
+def _unit_test_files() -> list[str]:
+    unit = ROOT / "tests" / "unit"
+    return sorted(path.relative_to(unit).as_posix() for path in unit.rglob("*.py")
+                  if path.name not in ("__init__.py", "conftest.py"))
+
+
 MODULES = load_package(ROOT / "glance")
 IMPORTS = collect_imports(MODULES)
 
@@ -398,6 +436,16 @@ def test_http_libraries_only_under_api():
 
 def test_modules_are_short():
     _fail("modules over the line limit (split them)", find_long_modules(MODULES))
+
+
+def test_unit_tests_mirror_the_package():
+    _fail("tests/unit files that do not mirror glance/",
+          find_unmirrored_tests(_unit_test_files(), MODULES))
+
+
+def test_unmirrored_tests_exist():
+    files = set(_unit_test_files())
+    assert [name for name in UNMIRRORED_TESTS if name not in files] == []
 
 
 def test_collector_sees_the_tree():
@@ -505,3 +553,16 @@ def test_checker_reports_webob_outside_api():
 def test_checker_reports_a_long_module():
     modules = _tree(glance__init="", glance__big="x = 1\n" * 3, glance__small="x = 1\n")
     assert find_long_modules(modules, limit=2) == ["glance/big.py: 3 lines (at most 2)"]
+
+
+def test_checker_reports_a_test_file_without_its_module():
+    modules = _tree(glance__init="", glance__api__init="", glance__api__faults="",
+                    glance__quota="")
+    files = ["api/test_faults.py", "test_quota.py", "test_api.py", "test_faults.py",
+             "api/v2/test_images.py", "api/helpers.py", "test_cross.py"]
+    assert find_unmirrored_tests(files, modules, exceptions={"test_cross.py": "why"}) == [
+        "tests/unit/test_faults.py: glance has no module or package glance.faults"
+        " (move the file, or list it in UNMIRRORED_TESTS)",
+        "tests/unit/api/v2/test_images.py: glance has no module or package"
+        " glance.api.v2.images (move the file, or list it in UNMIRRORED_TESTS)",
+        "tests/unit/api/helpers.py: not a test module (test_*.py)"]

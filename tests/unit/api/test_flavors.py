@@ -22,9 +22,10 @@ from glance.api.middleware import gzip as gzip_middleware
 from glance.api.middleware import range as range_filter
 from glance.api.v2 import router
 from glance.services.cache import CacheState, Cleared
+from tests.helpers import ROOT
 
 CONF = cfg.CONF
-OWN_PASTE = str(Path(__file__).resolve().parents[2] / "etc" / "glance-api-paste.ini")
+OWN_PASTE = str(ROOT / "etc" / "glance-api-paste.ini")
 
 
 @webob.dec.wsgify
@@ -151,7 +152,7 @@ def test_our_paste_file_catches_errors_with_our_error_body(tmp_path):
     text = Path(OWN_PASTE).read_text()
     paste = tmp_path / "paste.ini"
     paste.write_text(text + "\n[pipeline:boom]\npipeline = request_id catch_errors echo\n"
-                     "\n[app:echo]\npaste.app_factory = tests.unit.test_paste_factories:"
+                     "\n[app:echo]\npaste.app_factory = tests.unit.api.test_flavors:"
                      "echo_factory\n")
     app = loadapp(f"config:{paste}", name="boom")
     assert "x-openstack-request-id" in _get(app, "/boom").headers
