@@ -1,7 +1,7 @@
 """Sphinx configuration of the glance documentation.
 
 Build: ``tox -e docs`` (or ``sphinx-build -W -b html doc/source doc/build/html``);
-``tests/unit/test_docs_build.py`` builds it the same way in CI.
+``tests/docs/test_docs_build.py`` builds it the same way in CI.
 """
 
 project = "glance"
