@@ -40,6 +40,10 @@ The rules:
   ``glance/cmd`` and ``glance/wsgi`` do not need them: the console scripts and
   the WSGI entry point reach HTTP through ``glance.api``.
 * No module under ``glance/`` is longer than ``MAX_LINES`` lines.
+* Code never tests a role name (``"admin" in context.roles``): permissions are
+  policy rules.
+* Socket timeouts (``settimeout``, ``socket.setdefaulttimeout``) are set only
+  under ``glance/cmd/`` (the ``glance-api`` worker), never in the WSGI application.
 * ``tests/unit`` mirrors ``glance/``: the tests of ``glance/a/b.py`` (or of the
   package ``glance/a/b/``) are ``tests/unit/a/test_b.py``. The few test files
   about something else than one module are listed in ``UNMIRRORED_TESTS``.
@@ -404,6 +408,36 @@ def _unit_test_files() -> list[str]:
                   if path.name not in ("__init__.py", "conftest.py"))
 
 
+def find_role_checks(modules: list[Module]) -> list[str]:
+    """``"name" in x.roles`` (or ``not in``): a role tested by name."""
+    reports = []
+    for module in modules:
+        for node in ast.walk(ast.parse(module.source, module.path)):
+            if not (isinstance(node, ast.Compare) and isinstance(node.left, ast.Constant)
+                    and isinstance(node.left.value, str)
+                    and any(isinstance(op, ast.In | ast.NotIn) for op in node.ops)):
+                continue
+            if any(isinstance(part, ast.Attribute) and part.attr == "roles"
+                   for comparator in node.comparators for part in ast.walk(comparator)):
+                reports.append(f"{module.path}:{node.lineno} tests the role "
+                               f"{node.left.value!r} by name (make it a policy rule)")
+    return reports
+
+
+def find_socket_timeouts(modules: list[Module], allowed: str = "glance.cmd") -> list[str]:
+    """Calls of ``settimeout`` / ``setdefaulttimeout`` outside ``allowed``."""
+    reports = []
+    for module in modules:
+        if module.name == allowed or module.name.startswith(allowed + "."):
+            continue
+        for node in ast.walk(ast.parse(module.source, module.path)):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("settimeout", "setdefaulttimeout")):
+                reports.append(f"{module.path}:{node.lineno} sets a socket timeout "
+                               f"({node.func.attr}); only {allowed.replace('.', '/')}/ does")
+    return reports
+
+
 MODULES = load_package(ROOT / "glance")
 IMPORTS = collect_imports(MODULES)
 
@@ -436,6 +470,14 @@ def test_http_libraries_only_under_api():
 
 def test_modules_are_short():
     _fail("modules over the line limit (split them)", find_long_modules(MODULES))
+
+
+def test_no_role_names_in_code():
+    _fail("role names tested in code", find_role_checks(MODULES))
+
+
+def test_socket_timeouts_only_in_the_server():
+    _fail("socket timeouts set outside glance/cmd", find_socket_timeouts(MODULES))
 
 
 def test_unit_tests_mirror_the_package():
@@ -566,3 +608,23 @@ def test_checker_reports_a_test_file_without_its_module():
         "tests/unit/api/v2/test_images.py: glance has no module or package"
         " glance.api.v2.images (move the file, or list it in UNMIRRORED_TESTS)",
         "tests/unit/api/helpers.py: not a test module (test_*.py)"]
+
+
+def test_checker_reports_a_role_tested_by_name():
+    modules = _tree(glance__init="", glance__a=(
+        "def f(context):\n"
+        "    if 'service' in (context.roles or []):\n"
+        "        return 'admin' not in context.roles\n"
+        "    return 'x' in context.names or context.is_admin\n"))
+    assert find_role_checks(modules) == [
+        "glance/a.py:2 tests the role 'service' by name (make it a policy rule)",
+        "glance/a.py:3 tests the role 'admin' by name (make it a policy rule)"]
+
+
+def test_checker_reports_a_socket_timeout_outside_the_server():
+    modules = _tree(glance__init="", glance__cmd__init="",
+                    glance__cmd__worker="def f(sock):\n    sock.settimeout(3)\n",
+                    glance__api__init="", glance__api__wsgi=(
+                        "import socket\nsocket.setdefaulttimeout(5)\n"))
+    assert find_socket_timeouts(modules) == [
+        "glance/api/wsgi.py:2 sets a socket timeout (setdefaulttimeout); only glance/cmd/ does"]
