@@ -40,6 +40,8 @@ The rules:
   ``glance/cmd`` and ``glance/wsgi`` do not need them: the console scripts and
   the WSGI entry point reach HTTP through ``glance.api``.
 * No module under ``glance/`` is longer than ``MAX_LINES`` lines.
+* Controllers (``glance/api/v2/``) do not catch glance's exceptions
+  (``except exception.X``): ``Resource`` hands them to the fault layer.
 * Code never tests a role name (``"admin" in context.roles``): permissions are
   policy rules.
 * Socket timeouts (``settimeout``, ``socket.setdefaulttimeout``) are set only
@@ -424,6 +426,25 @@ def find_role_checks(modules: list[Module]) -> list[str]:
     return reports
 
 
+def find_controller_catches(modules: list[Module], package: str = "glance.api.v2"
+                            ) -> list[str]:
+    """``except exception.X`` (glance/exception.py's classes) in the controllers."""
+    reports = []
+    for module in modules:
+        if not (module.name == package or module.name.startswith(package + ".")):
+            continue
+        for node in ast.walk(ast.parse(module.source, module.path)):
+            if not isinstance(node, ast.ExceptHandler) or node.type is None:
+                continue
+            caught = node.type.elts if isinstance(node.type, ast.Tuple) else [node.type]
+            for kind in caught:
+                if (isinstance(kind, ast.Attribute) and isinstance(kind.value, ast.Name)
+                        and kind.value.id == "exception"):
+                    reports.append(f"{module.path}:{node.lineno} catches exception."
+                                   f"{kind.attr} (leave it to the fault layer)")
+    return reports
+
+
 def find_socket_timeouts(modules: list[Module], allowed: str = "glance.cmd") -> list[str]:
     """Calls of ``settimeout`` / ``setdefaulttimeout`` outside ``allowed``."""
     reports = []
@@ -470,6 +491,10 @@ def test_http_libraries_only_under_api():
 
 def test_modules_are_short():
     _fail("modules over the line limit (split them)", find_long_modules(MODULES))
+
+
+def test_controllers_do_not_catch_glance_errors():
+    _fail("controllers catching glance exceptions", find_controller_catches(MODULES))
 
 
 def test_no_role_names_in_code():
@@ -628,3 +653,16 @@ def test_checker_reports_a_socket_timeout_outside_the_server():
                         "import socket\nsocket.setdefaulttimeout(5)\n"))
     assert find_socket_timeouts(modules) == [
         "glance/api/wsgi.py:2 sets a socket timeout (setdefaulttimeout); only glance/cmd/ does"]
+
+
+def test_checker_reports_a_controller_catching_a_glance_error():
+    modules = _tree(glance__init="", glance__api__init="", glance__api__v2__init="",
+                    glance__api__v2__images=(
+                        "try:\n    pass\nexcept exception.Forbidden:\n    pass\n"
+                        "try:\n    pass\nexcept (ValueError, exception.NotFound):\n    pass\n"
+                        "try:\n    pass\nexcept ValueError:\n    pass\n"),
+                    glance__services__init="", glance__services__x=(
+                        "try:\n    pass\nexcept exception.Forbidden:\n    pass\n"))
+    assert find_controller_catches(modules) == [
+        "glance/api/v2/images.py:3 catches exception.Forbidden (leave it to the fault layer)",
+        "glance/api/v2/images.py:7 catches exception.NotFound (leave it to the fault layer)"]
