@@ -4,6 +4,7 @@ import pytest
 import webob
 
 from glance import exception, quota
+from glance.api.byte_ranges import parse_ranges
 from glance.api.middleware.range import (
     BEYOND_ANY_SIZE,
     LEGACY_RANGE_ENV,
@@ -12,7 +13,6 @@ from glance.api.middleware.range import (
     byte_position,
     parse_legacy,
 )
-from glance.api.v2.image_data import parse_ranges
 
 
 @pytest.mark.parametrize("header, expected", [

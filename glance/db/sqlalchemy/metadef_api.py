@@ -17,6 +17,7 @@ from oslo_utils import timeutils
 from sqlalchemy.orm import Session
 
 from glance import exception
+from glance.db import queries
 from glance.db.sqlalchemy import engine, paging
 from glance.db.sqlalchemy.models import (
     MetadefNamespace,
@@ -27,8 +28,8 @@ from glance.db.sqlalchemy.models import (
     MetadefTag,
 )
 
-NAMESPACE_SORT_KEYS = ("created_at", "updated_at", "namespace", "display_name", "id")
-CHILD_SORT_KEYS = ("created_at", "updated_at", "name", "id")
+NAMESPACE_SORT_KEYS = queries.NAMESPACE_SORT_KEYS
+CHILD_SORT_KEYS = queries.CHILD_SORT_KEYS
 NAMESPACE_FIELDS = ("namespace", "display_name", "description", "visibility", "protected",
                     "owner")
 
