@@ -7,7 +7,7 @@ repository, enforcer or store. The services hold no per-request state, so one
 set serves every thread of a process.
 
 The dependency graph, read downwards (nothing imports upwards or sideways into a
-cycle; ``tests/unit/test_house_rules.py`` checks)::
+cycle; the layering test of the unit tier checks)::
 
     tasks ─────────────► image_import ─► images ─► location_patch, data_removal
       │                      │  │  └──────────────► discovery
