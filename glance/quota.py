@@ -1,10 +1,12 @@
 """Image data limits: ``[DEFAULT] image_size_cap`` and ``user_storage_quota``.
 
 The service asks for the byte budget of an upload before it starts (``upload_limit``)
-and enforces it on the stream; a known Content-Length is checked up front.
+and enforces it on the stream (``LimitedStream``); a known Content-Length is checked
+up front.
 """
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from oslo_config import cfg
@@ -56,3 +58,34 @@ def upload_limit(used_by_owner: int | None) -> UploadLimit:
     quota = storage_quota()
     remaining = None if quota <= 0 or used_by_owner is None else quota - used_by_owner
     return UploadLimit(cap=CONF.image_size_cap, quota_remaining=remaining)
+
+
+class LimitedStream:
+    """An upload's chunks as a store or the staging area reads them: counted, and
+    stopped with the limit's 413 once they go past ``limit``.
+
+    An error the server raises while reading the body (a client that went away)
+    becomes ``ClientDisconnected``; glance's own errors pass through unchanged.
+    """
+
+    def __init__(self, chunks: Iterable[bytes], limit: UploadLimit) -> None:
+        self._chunks = chunks
+        self._limit = limit
+        self.received = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        maximum = self._limit.maximum
+        chunks = iter(self._chunks)
+        while True:
+            try:
+                chunk = next(chunks, None)
+            except exception.GlanceException:
+                raise
+            except Exception as err:  # noqa: BLE001 - whatever the server raises
+                raise exception.ClientDisconnected() from err
+            if chunk is None:
+                return
+            self.received += len(chunk)
+            if self.received > maximum:
+                self._limit.check(self.received)
+            yield chunk

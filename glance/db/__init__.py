@@ -1,1 +1,2 @@
-"""Database access. Callers use ``glance.db.api`` (the SQLAlchemy repository)."""
+"""Database access: the query types callers build (``glance.db.queries``) and the
+SQLAlchemy repositories that run them (``glance.db.sqlalchemy``)."""

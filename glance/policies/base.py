@@ -20,7 +20,7 @@ Vocabulary of targets (what ``%(name)s`` may refer to):
 * ``visibility``: ``public``, ``community``, ``shared`` or ``private``;
 * for an existing image also ``id``/``image_id`` and every other attribute
   (``name``, ``status``, ``container_format``, ``protected``, ...) and additional
-  property by name (see ``glance.services.images.policy_target``).
+  property by name (see ``glance.services.access.policy_target``).
 
 Credentials carry the caller's ``project_id``, ``roles`` and ``system_scope``.
 Every rule but the base ones is project-scoped: with ``[oslo_policy]

@@ -9,11 +9,10 @@ from dataclasses import dataclass
 
 from oslo_config import cfg
 
-from glance import exception, image_cache, policy
-from glance.db.sqlalchemy import api as db_api
+from glance import exception, image_cache
 from glance.domain import image as domain
 from glance.image_cache.index import CachedImage
-from glance.services import images as image_service
+from glance.services import access
 
 CONF = cfg.CONF
 
@@ -50,14 +49,14 @@ class Cleared:
 class CacheService:
     """Cache management, with policy applied."""
 
-    def __init__(self, db=db_api, enforcer=policy, cache=image_cache) -> None:
+    def __init__(self, enforcer, access_: access.ImageAccess, cache=image_cache) -> None:
         self.policy = enforcer
         self.cache = cache
-        self.images = image_service.ImageService(db, enforcer)
+        self.access = access_
 
     def _authorize(self, context, action: str, image: domain.Image | None) -> None:
         # As in Glance: the image's target, or an empty one for node-wide calls.
-        target = image_service.policy_target(context, image) if image is not None else {}
+        target = access.policy_target(context, image) if image is not None else {}
         self.policy.authorize(context, action, target)
         if not self.cache.enabled():
             raise exception.CacheDisabled()
@@ -70,7 +69,7 @@ class CacheService:
 
     def queue(self, context, image_id: str) -> None:
         """Queue an active image for the prefetcher (no-op when cached or queued)."""
-        image = self.images.get(context, image_id)
+        image = self.access.get(context, image_id)
         self._authorize(context, "cache_image", image)
         if image.status != "active":
             raise exception.NotQueueable()
@@ -84,7 +83,7 @@ class CacheService:
         queue holds it; otherwise an unknown image is 404.
         """
         try:
-            self._authorize(context, "cache_delete", self.images.get(context, image_id))
+            self._authorize(context, "cache_delete", self.access.get(context, image_id))
         except exception.ImageNotFound:
             cache = self.cache.get() if self.cache.enabled() else None
             if cache is None or not (cache.is_cached(image_id) or

@@ -1,4 +1,4 @@
-"""Image data use cases: upload, download, deactivate/reactivate, data removal on delete.
+"""Image data use cases: upload, download, deactivate/reactivate.
 
 Upload moves an image ``queued`` -> ``saving`` -> ``active`` with compare-and-set
 writes, so two uploads (or an upload and a delete) never both win. Every failure
@@ -6,82 +6,87 @@ after ``saving`` removes whatever reached the store and puts the image back to
 ``queued``.
 """
 
-from collections.abc import Iterable, Iterator
+import os
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import BinaryIO
 
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from glance import exception, format_inspection, notifier, policy, quota
+from glance import exception, format_inspection, image_cache, notifier, quota
 from glance import store as image_store
-from glance.db.sqlalchemy import api as db_api
 from glance.domain import image as domain
-from glance.services import images as image_service
-from glance.services import upload_recovery
+from glance.services import access, upload_recovery
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
+READ_CHUNK = 1024 * 1024
+
+# Chunks of the image data from ``offset``, ``length`` bytes (None: to the end).
+Reader = Callable[[int, int | None], Iterator[bytes]]
 
 
 @dataclass
 class Download:
-    """What a download serves: the image and the location holding its data (or None)."""
+    """What a download sends.
+
+    ``read`` is None when the image has no data (204). ``local_file`` is an open
+    file holding the whole image (this node's cache or a file-store file) that the
+    server may send as it is; ``close`` releases what the download holds (the file,
+    the ``image.send`` meter) and must be called once the response is done.
+    ``ranges_supported`` says whether ``read`` can start past 0.
+    """
 
     image: domain.Image
-    location: dict[str, Any] | None
+    read: Reader | None = None
+    close: Callable[[], None] | None = None
+    local_file: BinaryIO | None = None
+    ranges_supported: bool = True
 
 
-class _Stream:
-    """The request body as the store sees it: counted and limited."""
-
-    def __init__(self, chunks: Iterable[bytes], limit: quota.UploadLimit) -> None:
-        self._chunks = chunks
-        self._limit = limit
-        self.received = 0
-
-    def __iter__(self) -> Iterator[bytes]:
-        maximum = self._limit.maximum
-        chunks = iter(self._chunks)
-        while True:
-            try:
-                chunk = next(chunks, None)
-            except exception.GlanceException:
-                raise
-            except Exception as err:  # noqa: BLE001 - whatever the server raises
-                raise exception.ClientDisconnected() from err
-            if chunk is None:
+def _file_reader(handle: BinaryIO) -> Reader:
+    def read(offset: int, length: int | None) -> Iterator[bytes]:
+        remaining = length
+        while remaining is None or remaining > 0:
+            size = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
+            chunk = os.pread(handle.fileno(), size, offset)
+            if not chunk:
                 return
-            self.received += len(chunk)
-            if self.received > maximum:
-                self._limit.check(self.received)
+            offset += len(chunk)
+            if remaining is not None:
+                remaining -= len(chunk)
             yield chunk
+    return read
+
+
+def _closing(*closers: Callable[[], None]) -> Callable[[], None]:
+    """One close callback calling each of ``closers``."""
+    def close() -> None:
+        for closer in closers:
+            closer()
+    return close
 
 
 class ImageDataService:
     """Image data operations, with policy, quotas and status rules applied."""
 
-    def __init__(self, db=db_api, enforcer=policy, store=image_store,
-                 images: image_service.ImageService | None = None) -> None:
+    def __init__(self, db, access_: access.ImageAccess, store=image_store,
+                 cache=image_cache) -> None:
         self.db = db
-        self.policy = enforcer
+        self.access = access_
         self.store = store
-        self.images = images or image_service.ImageService(db, enforcer)
-
-    def _authorized_image(self, context, image_id: str, action: str) -> domain.Image:
-        image = self.images.get(context, image_id)
-        self.policy.authorize(context, action, image_service.policy_target(context, image))
-        return image
+        self.cache = cache
 
     # -- upload -------------------------------------------------------------------------
 
     def upload(self, context, image_id: str, chunks: Iterable[bytes], size: int | None,
                backend: str | None = None) -> domain.Image:
         """Store the data of a queued image and make it active."""
-        image = self._authorized_image(context, image_id, "upload_image")
+        image = self.access.authorized(context, image_id, "upload_image")
         if image.status == "saving" and upload_recovery.recover(image_id=image_id, wait=0):
             # A dead process's upload of it was just reset: this one may go ahead.
-            image = self._authorized_image(context, image_id, "upload_image")
+            image = self.access.authorized(context, image_id, "upload_image")
         domain.check_transition(image.status, "saving")
         domain.check_formats(image)
         used = (self.db.owner_storage_usage(image.owner, image.id)
@@ -97,10 +102,11 @@ class ImageDataService:
               limit: quota.UploadLimit) -> domain.Image:
         """queued -> saving -> (store) -> active; any failure back to queued."""
         image_id = image.id
+        access.check_mutable(context, image.owner)
         self.db.image_update(context, image_id, {"status": "saving"},
                              expected_status="queued")
         notifier.preparing(context, image, backend)
-        stream = _Stream(chunks, limit)
+        stream = quota.LimitedStream(chunks, limit)
         inspected = format_inspection.inspect_stream(stream, image.disk_format,
                                                      image.container_format)
         try:
@@ -125,7 +131,7 @@ class ImageDataService:
             self.store.delete(location, context=context)
             self._restore(context, image_id)
             raise
-        return notifier.uploaded(context, self.images.get(context, image_id))
+        return notifier.uploaded(context, self.access.get(context, image_id))
 
     def _restore(self, context, image_id: str) -> None:
         """Put an image whose upload failed back to ``queued`` (if still ``saving``)."""
@@ -138,28 +144,44 @@ class ImageDataService:
 
     # -- download -----------------------------------------------------------------------
 
-    def download(self, context, image_id: str) -> Download:
-        """The image and its data's location; no location means no data (204)."""
-        image = self._authorized_image(context, image_id, "download_image")
+    def open_download(self, context, image_id: str,
+                      destination_ip: str | None = None) -> Download:
+        """What ``GET /v2/images/{id}/file`` sends: this node's cached copy, else the
+        file-store file, else a reader of the store; metered for ``image.send``.
+
+        403/404 as ``download_image`` and visibility say; a deactivated image only
+        for administrators; an image without data has nothing to read (204).
+        """
+        image = self.access.authorized(context, image_id, "download_image")
         if image.status == "deactivated" and not context.is_admin:
             raise exception.ImageDeactivated()
-        if image.status not in ("active", "deactivated"):
-            return Download(image, None)
         locations = [loc for loc in image.locations if loc.get("status") == "active"]
-        return Download(image, locations[0] if locations else None)
+        if image.status not in ("active", "deactivated") or not locations:
+            return Download(image)
+        location = locations[0]
+        # image.send counts the bytes served, so a metered download is not sent whole.
+        meter = notifier.send_meter(context, image, destination_ip)
+        cached = self.cache.open_cached(image)
+        path = None if cached else self.store.local_path(location)
+        if cached is not None or path is not None:
+            try:
+                handle = cached or open(path, "rb")  # noqa: SIM115 - closed by close()
+            except FileNotFoundError as err:
+                raise exception.NotFound(
+                    "The image data could not be found in the store.") from err
+            if meter is None:
+                return Download(image, _file_reader(handle), handle.close, handle)
+            return Download(image, meter.wrap(_file_reader(handle)),
+                            _closing(handle.close, meter.close))
 
-    def read(self, location: dict[str, Any], offset: int = 0,
-             length: int | None = None, context=None) -> Iterator[bytes]:
-        """Chunks of a location's data (store access for the controller)."""
-        return self.store.get(location, offset=offset, length=length, context=context)
-
-    def supports_ranges(self, location: dict[str, Any]) -> bool:
-        """Whether the location's store can serve a byte range."""
-        return self.store.supports_ranges(location)
-
-    def local_path(self, location: dict[str, Any]) -> str | None:
-        """The local file behind a location, if any."""
-        return self.store.local_path(location)
+        def read(offset: int, length: int | None) -> Iterator[bytes]:
+            return self.store.get(location, offset=offset, length=length, context=context)
+        read = self.cache.tee(image, read)  # a whole download fills the cache
+        ranges_supported = self.store.supports_ranges(location)
+        if meter is None:
+            return Download(image, read, ranges_supported=ranges_supported)
+        return Download(image, meter.wrap(read), meter.close,
+                        ranges_supported=ranges_supported)
 
     # -- actions ------------------------------------------------------------------------
 
@@ -173,25 +195,12 @@ class ImageDataService:
 
     def _switch(self, context, image_id: str, action: str, source: str,
                 target: str) -> None:
-        image = self._authorized_image(context, image_id, action)
+        image = self.access.authorized(context, image_id, action)
         if image.status == target:
             return
         if image.status != source:
             raise exception.ActionNotAllowed(action=action, status=image.status)
         domain.check_transition(source, target)
+        access.check_mutable(context, image.owner)
         notifier.image(context, "image.update", self.db.image_update(
             context, image_id, {"status": target}, expected_status=source))
-
-    # -- delete -------------------------------------------------------------------------
-
-    def remove_data(self, image: domain.Image, context=None) -> None:
-        """After a soft delete: drop the data, or leave it for the scrubber."""
-        locations = [loc for loc in image.locations if loc.get("status") == "active"]
-        if not locations:
-            return
-        if CONF.delayed_delete:
-            self.db.image_mark_pending_delete(image.id)
-            return
-        for location in locations:
-            self.store.delete(location, context=context)
-        self.db.image_locations_mark_deleted(image.id)

@@ -21,39 +21,23 @@ from typing import Any
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from glance import exception, format_inspection, notifier, policy, quota, schema
+from glance import exception, format_inspection, notifier, quota, schema
 from glance import store as image_store
 from glance.conf import image_import as import_conf
-from glance.db.sqlalchemy import api as db_api
 from glance.domain import image as image_domain
 from glance.domain import task as task_domain
-from glance.services import image_data, web_download
-from glance.services import images as image_service
-from glance.services import tasks as task_service
+from glance.services import access, background, web_download
+from glance.services.discovery import DiscoveryService
+from glance.services.images import ImageService
+from glance.services.task_lifecycle import TaskLifecycle
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
 CHUNK = 1024 * 1024
 MIB = 1024 * 1024
-NOT_OFFERED = frozenset({"glance-download"})
 IMPORT_TASK = "os_glance_import_task"
 IMPORTING = "os_glance_importing_to_stores"
 FAILED = "os_glance_failed_import"
-
-
-def enabled_methods() -> list[str]:
-    """Import methods offered here (copy-image needs several stores; glance-download,
-    accepted in the configuration for Glance compatibility, is never offered)."""
-    methods = [m for m in dict.fromkeys(CONF.enabled_import_methods)
-               if m not in NOT_OFFERED]
-    if not image_store.is_multi_store() and "copy-image" in methods:
-        methods.remove("copy-image")
-    return methods
-
-
-def read_only_store(store_id: str) -> bool:
-    """Stores nothing can be written to (the http store)."""
-    return (CONF.enabled_backends or {}).get(store_id) == "http"
 
 
 def staging_dir() -> str:
@@ -95,42 +79,37 @@ def _unlocked(properties: dict[str, str | None], task_id: str | None
     return {name: value for name, value in properties.items() if name != IMPORT_TASK}
 
 
-def check_task_import_url(url: str) -> None:
-    """400 unless a legacy import task's ``import_from`` passes the URL filter."""
-    web_download.check(url, "task import")
-
-
 class ImportService:
     """Staging and import, with policy, status rules and the background run."""
 
-    def __init__(self, db=db_api, enforcer=policy, store=image_store,
-                 tasks: task_service.TaskService | None = None,
-                 images: image_service.ImageService | None = None) -> None:
+    def __init__(self, db, access_: access.ImageAccess, tasks: TaskLifecycle,
+                 discovery: DiscoveryService, images: ImageService,
+                 store=image_store) -> None:
         self.db = db
-        self.policy = enforcer
+        self.access = access_
+        self.tasks = tasks
+        self.discovery = discovery
+        self.images = images
         self.store = store
-        self.tasks = tasks or task_service.TaskService()
-        self.images = images or image_service.ImageService(db, enforcer)
 
     # -- stage --------------------------------------------------------------------------
 
     def stage(self, context, image_id: str, chunks, size: int | None) -> None:
         """Write the request body to the staging area; the image becomes ``uploading``."""
-        image = self.images.get(context, image_id)
         # Staging has no rule of its own; Glance checks modify_image for it.
-        self.policy.authorize(context, "modify_image",
-                              image_service.policy_target(context, image))
+        image = self.access.authorized(context, image_id, "modify_image")
         image_domain.check_transition(image.status, "uploading")
         used = (self.db.owner_storage_usage(image.owner, image.id)
                 if quota.storage_quota() > 0 else None)
         limit = quota.upload_limit(used)
         if size is not None:
             limit.check(size)
+        access.check_mutable(context, image.owner)
         self.db.image_update(context, image_id, {"status": "uploading"},
                              expected_status=image.status)
         path = staged_path(image_id)
         stream = format_inspection.inspect_stream(
-            image_data._Stream(chunks, limit), image.disk_format, image.container_format)
+            quota.LimitedStream(chunks, limit), image.disk_format, image.container_format)
         try:
             written = 0
             with open(path, "wb") as handle:
@@ -167,16 +146,15 @@ class ImportService:
                      header_store: str | None = None,
                      request_body: dict[str, Any] | None = None) -> task_domain.Task:
         """Check and start an import; returns its ``api_image_import`` task."""
-        if method not in enabled_methods():
+        if method not in self.discovery.import_methods():
             raise exception.UnknownImportMethod(method=method)
-        image = self.images.get(context, image_id)
-        target = image_service.policy_target(context, image)
-        self.policy.authorize(context, "copy_image" if method == "copy-image"
-                              else "modify_image", target)
+        image = self.access.get(context, image_id)
+        self.access.authorize(context, "copy_image" if method == "copy-image"
+                              else "modify_image", image)
         self._check_importable(image, method, uri)
         targets = self._targets(image, method, stores, all_stores, header_store)
         task_input = {"image_id": image.id, "import_req": request_body or {},
-                      "backend": targets if image_store.is_multi_store() else None}
+                      "backend": targets if self.discovery.multi_store() else None}
         task = self.tasks.new_task(context, "api_image_import", task_input,
                                    image_id=image.id, owner=image.owner)
         props = {**image.extra, IMPORT_TASK: task.id,
@@ -186,6 +164,7 @@ class ImportService:
             image_domain.check_transition(image.status, "importing")
             values["status"] = "importing"
         try:
+            access.check_mutable(context, image.owner)
             self.db.image_update(context, image.id, values, properties=props,
                                  expected_status=image.status)
         except exception.GlanceException as err:
@@ -227,14 +206,14 @@ class ImportService:
 
     def _targets(self, image: image_domain.Image, method: str, stores: list[str] | None,
                  all_stores: bool, header_store: str | None) -> list[str | None]:
-        if not image_store.is_multi_store():
+        if not self.discovery.multi_store():
             return [None]
-        known = image_store.store_ids()
+        known = self.discovery.store_ids()
         if all_stores and (stores or header_store):
             raise exception.BadRequest("all_stores cannot be combined with the stores "
                                        "parameter or the X-Image-Meta-Store header.")
         if all_stores:
-            targets = [s for s in known if not read_only_store(s)]
+            targets = [s for s in known if not self.discovery.read_only(s)]
         elif stores:
             targets = list(dict.fromkeys(stores))
         elif header_store:
@@ -242,11 +221,11 @@ class ImportService:
         elif method == "copy-image":
             raise exception.BadRequest("copy-image needs 'stores' or 'all_stores'.")
         else:
-            targets = [image_store.default_backend()]
+            targets = [self.discovery.default_store()]
         for store_id in targets:
             if store_id not in known:
                 raise exception.UnknownStore(store=store_id)
-            if read_only_store(store_id) and not all_stores:
+            if self.discovery.read_only(store_id) and not all_stores:
                 raise exception.BadRequest(f"Store {store_id} is read-only.")
         if method == "copy-image":
             present = {(loc.get("metadata") or {}).get("store")
@@ -261,7 +240,7 @@ class ImportService:
 
     def _run(self, task: task_domain.Task, image_id: str, method: str, uri: str | None,
              targets: list[str | None], must_succeed: bool) -> None:
-        context = task_service.task_context(task)
+        context = background.task_context(task)
         path = staged_path(image_id)
         failed: list[str | None] = []
         try:
@@ -390,9 +369,17 @@ class ImportService:
 
     # -- legacy import task -------------------------------------------------------------
 
+    @staticmethod
+    def check_legacy_input(task_input: Any) -> dict[str, Any]:
+        """The input of a tasks-API ``import``, checked (400 when malformed, or when
+        ``import_from`` does not pass the URL filter)."""
+        task_input = task_domain.validate_import_input(task_input)
+        web_download.check(task_input["import_from"], "task import")
+        return task_input
+
     def run_legacy_import(self, task: task_domain.Task) -> None:
         """A tasks-API ``import``: create the image, fetch ``import_from``, activate."""
-        context = task_service.task_context(task)
+        context = background.task_context(task)
         task_input = task.input
         try:
             properties = dict(task_input["image_properties"])
@@ -401,7 +388,7 @@ class ImportService:
         except exception.GlanceException as err:
             self.tasks.fail(task.id, str(err), expected_status="processing")
             return
-        self.tasks.db.task_update(task.id, {"image_id": image.id})
+        self.tasks.set_image(task.id, image.id)
         try:
             image_domain.check_formats(image)
         except exception.FormatsRequired as err:
@@ -414,7 +401,7 @@ class ImportService:
         try:
             web_download.fetch_to_file(task_input["import_from"], path,
                                        self._limit(context, image.id), "task import")
-            self._store_all(context, image.id, path, [image_store.default_backend()], [],
+            self._store_all(context, image.id, path, [self.discovery.default_store()], [],
                             True, activate=True)
         except Exception as err:  # noqa: BLE001 - the task records why
             self._set_back(context, image.id, "importing", None)
@@ -432,7 +419,7 @@ class ImportService:
         image_id = record.get("image_id")
         if not image_id or record.get("type") not in ("api_image_import", "import"):
             return
-        context = task_service.task_context(task_domain.Task.from_record(record))
+        context = background.task_context(task_domain.Task.from_record(record))
         _remove(staged_path(image_id))
         self._set_back(context, image_id, "importing",
                        {IMPORTING: "", FAILED: ""} if record["type"] == "api_image_import"

@@ -7,10 +7,13 @@ from typing import Any
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from glance import exception, image_cache, notifier, policy
+from glance import exception, image_cache, notifier
+from glance import store as image_store
 from glance.db.sqlalchemy import api as db_api
 from glance.domain import image as domain
-from glance.services import locations
+from glance.services import access
+from glance.services.data_removal import DataRemoval
+from glance.services.location_patch import LocationPatch
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -23,43 +26,6 @@ class Change:
     op: str  # add | replace | remove
     path: tuple[str, ...]
     value: Any = None
-
-
-# The image attributes a policy check string may name, as Glance's image target has
-# them (``locations`` is left out, as there).
-_TARGET_ATTRIBUTES = ("name", "status", "visibility", "protected", "os_hidden", "owner",
-                      "disk_format", "container_format", "size", "virtual_size",
-                      "checksum", "os_hash_algo", "os_hash_value", "min_ram", "min_disk",
-                      "created_at", "updated_at", "tags")
-
-
-def image_member(context, image: domain.Image) -> str | None:
-    """The caller's project if it reached this shared image as a member, else None."""
-    if image.visibility == "shared" and image.owner != context.project_id:
-        return context.project_id
-    return None
-
-
-def policy_target(context, image: domain.Image) -> dict[str, Any]:
-    """What policy check strings may refer to about an existing image.
-
-    The keys of Glance's image target: every attribute by name, ``id`` and
-    ``image_id``, ``project_id`` (= ``owner``), ``member_id`` (= ``member``, see
-    :func:`image_member`), every additional property by name, and all of them
-    together as ``extra_properties``.
-    """
-    member = image_member(context, image)
-    target: dict[str, Any] = dict(image.extra)
-    target.update({name: getattr(image, name) for name in _TARGET_ATTRIBUTES})
-    target.update(id=image.id, image_id=image.id, project_id=image.owner, member=member,
-                  member_id=member, extra_properties=dict(image.extra))
-    return target
-
-
-def create_target(owner: str | None, visibility: str | None) -> dict[str, Any]:
-    """The target of the checks on a create: the new image's owner and visibility
-    (``private`` when the request names none), as Glance builds it."""
-    return {"project_id": owner, "owner": owner, "visibility": visibility or "private"}
 
 
 class ImagePage(list):
@@ -78,24 +44,26 @@ def _check_quota(what: str, count: int, maximum: int) -> None:
 class ImageService:
     """Image metadata operations, with policy, quotas and status rules applied."""
 
-    def __init__(self, db=db_api, enforcer=policy) -> None:
+    def __init__(self, db, enforcer, access_: access.ImageAccess,
+                 data_removal: DataRemoval, store=image_store) -> None:
         self.db = db
         self.policy = enforcer
+        self.access = access_
+        self.data_removal = data_removal
+        self.store = store
 
     # -- reads --------------------------------------------------------------------------
 
     def get(self, context, image_id: str) -> domain.Image:
-        """An image the caller may see; NotFound otherwise (never Forbidden).
+        """An image the caller may see; NotFound otherwise (never Forbidden)."""
+        return self.access.get(context, image_id)
 
-        A token of a foreign scope (system, domain) also gets NotFound here, as the
-        glance-tempest-plugin RBAC tests expect; listing and creating stay 403.
-        """
-        image = domain.Image.from_record(self.db.image_get(context, image_id))
-        try:
-            self.policy.authorize(context, "get_image", policy_target(context, image))
-        except exception.Forbidden as err:
-            raise exception.ImageNotFound(image_id=image_id) from err
-        return image
+    def locations_visible(self, context, image: domain.Image) -> bool:
+        """Whether the caller may read ``image``'s ``locations`` (only with
+        ``show_multiple_locations``, and ``get_image_location`` allowing it)."""
+        if not CONF.show_multiple_locations or context is None:
+            return CONF.show_multiple_locations
+        return self.access.may(context, "get_image_location", image)
 
     def list(self, context, query: db_api.ImageQuery) -> "ImagePage":
         """One page of visible images.
@@ -109,7 +77,7 @@ class ImageService:
         records = self.db.image_get_all(context, query)
         images = self.policy.filter_allowed(
             context, "get_image", (domain.Image.from_record(r) for r in records),
-            lambda image: policy_target(context, image))
+            lambda image: access.policy_target(context, image))
         return ImagePage(images, full=len(records) >= query.limit)
 
     # -- writes -------------------------------------------------------------------------
@@ -131,7 +99,7 @@ class ImageService:
         image = domain.Image(id=chosen_id or domain.new_image_id(), owner=owner)
         for name, value in attributes.items():
             image.set_attribute(name, value)
-        target = create_target(owner, attributes.get("visibility"))
+        target = access.create_target(owner, attributes.get("visibility"))
         self.policy.authorize(context, "add_image", target)
         if chosen_id is not None:
             self.policy.authorize(context, "add_image_with_id", target)
@@ -149,15 +117,15 @@ class ImageService:
         image = self.get(context, image_id)
         if not changes:  # nothing to check or write: the image as it is (as in Glance)
             return image
-        target = policy_target(context, image)
+        target = access.policy_target(context, image)
         # As in Glance: modify_image guards the changes of attributes and properties;
         # a change of /locations is guarded by its own location rule alone.
         if any(change.path[0] != "locations" for change in changes):
             self.policy.authorize(context, "modify_image", target)
         before_visibility, before_owner = image.visibility, image.owner
         before_props, before_tags = len(image.extra), len(image.tags)
-        location_patch = locations.LocationPatch(context, image, target, self.db,
-                                                 self.policy)
+        location_patch = LocationPatch(context, image, target, self.db, self.policy,
+                                       self.store)
         for change in changes:
             if change.path[0] == "locations":
                 location_patch.apply(change.op, change.path, change.value)
@@ -174,6 +142,7 @@ class ImageService:
             _check_quota("image tags", len(image.tags), CONF.image_tag_quota)
         values = image.column_values()
         del values["id"]
+        access.check_mutable(context, before_owner)
         if location_patch.changed:
             record = location_patch.save(values, image.extra, image.tags)
         else:
@@ -185,31 +154,30 @@ class ImageService:
     def delete(self, context, image_id: str) -> domain.Image:
         """Soft-delete an image (its id stays reserved for ever)."""
         image = self.get(context, image_id)
-        target = policy_target(context, image)
-        self.policy.authorize(context, "delete_image", target)
+        target = self.access.authorize(context, "delete_image", image)
         if image.status == "deactivated":
             self.policy.authorize(context, "delete_deactivated_image", target)
         if image.protected:
             raise exception.ProtectedImageDelete(image_id=image_id)
+        access.check_mutable(context, image.owner)
         deleted = domain.Image.from_record(self.db.image_destroy(context, image_id))
         notifier.image(context, "image.delete", deleted, status="deleted", **notifier.deleted())
-        from glance.services import image_data  # noqa: PLC0415 - it imports this module
-        image_data.ImageDataService(self.db, self.policy).remove_data(deleted, context)
+        self.data_removal.remove(deleted, context)
         image_cache.forget(image_id)
         return deleted
 
     def add_tag(self, context, image_id: str, tag: str) -> None:
         """Add one tag (idempotent)."""
-        image = self.get(context, image_id)
-        self.policy.authorize(context, "modify_image", policy_target(context, image))
+        image = self.access.authorized(context, image_id, "modify_image")
+        access.check_mutable(context, image.owner)
         self.db.image_tag_add(context, image_id, tag, CONF.image_tag_quota)
         notifier.notify(context, "image.update", lambda: notifier.image_payload(
             self.db.image_get(context, image_id)))
 
     def delete_tag(self, context, image_id: str, tag: str) -> None:
         """Remove one tag; NotFound when absent."""
-        image = self.get(context, image_id)
-        self.policy.authorize(context, "modify_image", policy_target(context, image))
+        image = self.access.authorized(context, image_id, "modify_image")
+        access.check_mutable(context, image.owner)
         self.db.image_tag_delete(context, image_id, tag)
         notifier.notify(context, "image.update", lambda: notifier.image_payload(
             self.db.image_get(context, image_id)))

@@ -13,10 +13,9 @@ from typing import Any
 
 from oslo_config import cfg
 
-from glance import exception, notifier, policy
-from glance.db.sqlalchemy import api as db_api
+from glance import exception, notifier
 from glance.domain import image as domain
-from glance.services.images import ImageService, policy_target
+from glance.services.access import ImageAccess
 
 CONF = cfg.CONF
 MEMBER_STATUSES = ("pending", "accepted", "rejected")
@@ -31,10 +30,9 @@ def _only_shared(image: domain.Image, verb: str) -> None:
 class MemberService:
     """Membership operations with visibility, policy, quota and status rules applied."""
 
-    def __init__(self, db=db_api, enforcer=policy, images: ImageService | None = None):
+    def __init__(self, db, access: ImageAccess) -> None:
         self.db = db
-        self.policy = enforcer
-        self.images = images or ImageService(db, enforcer)
+        self.access = access
 
     def _is_owner(self, context, image: domain.Image) -> bool:
         return context.is_admin or (context.owner is not None
@@ -49,9 +47,7 @@ class MemberService:
 
     def create(self, context, image_id: str, member_id: str) -> dict[str, Any]:
         """Share a visible image the caller owns with ``member_id`` (status pending)."""
-        image = self.images.get(context, image_id)
-        self.policy.authorize(context, "add_member",
-                              policy_target(context, image))
+        image = self.access.authorized(context, image_id, "add_member")
         _only_shared(image, "create")
         self._owner_only(context, image, "create")
         member = self.db.image_member_create(image.id, member_id,
@@ -61,9 +57,8 @@ class MemberService:
 
     def list(self, context, image_id: str) -> list[dict[str, Any]]:
         """All members for the owner (and admins); a member only sees itself."""
-        image = self.images.get(context, image_id)
-        target = policy_target(context, image)
-        self.policy.authorize(context, "get_members", target)
+        image = self.access.get(context, image_id)
+        target = self.access.authorize(context, "get_members", image)
         _only_shared(image, "list")
         if self._is_owner(context, image):
             members = self.db.image_member_find(image.id)
@@ -71,15 +66,14 @@ class MemberService:
             members = (self.db.image_member_find(image.id, context.owner)
                        if context.owner else [])
         # As in Glance, each membership listed is also checked with get_member.
-        return self.policy.filter_allowed(context, "get_member", members,
+        return self.access.policy.filter_allowed(context, "get_member", members,
                                           lambda _member: target)
 
     def get(self, context, image_id: str, member_id: str) -> dict[str, Any]:
         """One membership; 404 when absent or when the caller may not see it."""
-        image = self.images.get(context, image_id)
+        image = self.access.get(context, image_id)
         try:
-            self.policy.authorize(context, "get_member",
-                                  policy_target(context, image))
+            self.access.authorize(context, "get_member", image)
             if not self._is_owner(context, image) and member_id != context.owner:
                 raise exception.Forbidden()
         except exception.Forbidden as err:  # a foreign scope too: 404, as for get()
@@ -93,9 +87,7 @@ class MemberService:
         if status not in MEMBER_STATUSES:
             raise exception.BadRequest('Status must be "pending", "accepted" or '
                                        '"rejected".')
-        image = self.images.get(context, image_id)
-        self.policy.authorize(context, "modify_member",
-                              policy_target(context, image))
+        image = self.access.authorized(context, image_id, "modify_member")
         _only_shared(image, "update")
         if not context.is_admin and member_id != context.owner:
             raise exception.Forbidden("Only the member project may change the status of "
@@ -106,9 +98,7 @@ class MemberService:
 
     def delete(self, context, image_id: str, member_id: str) -> None:
         """The owner stops sharing the image with ``member_id``."""
-        image = self.images.get(context, image_id)
-        self.policy.authorize(context, "delete_member",
-                              policy_target(context, image))
+        image = self.access.authorized(context, image_id, "delete_member")
         _only_shared(image, "delete")
         self._owner_only(context, image, "delete")
         member = self.db.image_member_get(image.id, member_id)

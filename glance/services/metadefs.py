@@ -6,7 +6,7 @@ not make answer 403 once the namespace is known to be visible.
 
 from typing import Any
 
-from glance import exception, notifier, policy
+from glance import exception, notifier
 from glance.db.sqlalchemy import metadef_api
 from glance.domain import metadef as rules
 
@@ -27,7 +27,7 @@ def _prefix_of(namespace: dict[str, Any], resource_type: str | None) -> str | No
 class MetadefService:
     """One method per catalog operation."""
 
-    def __init__(self, db=metadef_api, enforcer=policy) -> None:
+    def __init__(self, db, enforcer) -> None:
         self.db = db
         self.policy = enforcer
 

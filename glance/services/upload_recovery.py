@@ -223,8 +223,12 @@ def _watch(interval: float, stop: threading.Event) -> None:
 
 
 def start_watcher() -> None:
-    """Start this process's periodic check (once per process, also after a fork)."""
-    global _watcher_pid, _watcher_stop
+    """Start this process's periodic check (once per process, also after a fork).
+
+    Process-wide on purpose: one watcher thread per process, whichever app of the
+    process's paste pipeline starts it.
+    """
+    global _watcher_pid, _watcher_stop  # noqa: PLW0603 - one watcher per process
     interval = CONF.upload_recovery_interval
     if not interval or _watcher_pid == os.getpid():
         return
@@ -238,7 +242,7 @@ def start_watcher() -> None:
 
 def stop_watcher() -> None:
     """Stop this process's periodic check (tests; a later request starts it again)."""
-    global _watcher_pid
+    global _watcher_pid  # noqa: PLW0603 - one watcher per process
     with _watcher_lock:
         if _watcher_stop is not None:
             _watcher_stop.set()

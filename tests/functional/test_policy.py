@@ -1,5 +1,6 @@
 """Policy files change behaviour; scope and new-defaults switches are honoured."""
 
+import json
 import uuid
 
 import pytest
@@ -247,3 +248,48 @@ def test_listings_are_filtered_by_the_show_rules(app, policy_rules):
     policy_rules({"get_metadef_object": "rule:context_is_admin"})
     assert app.get(f"{namespace}/objects", headers=OWNER).json["objects"] == []
     app.delete(namespace, headers=helpers.ADMIN)
+
+
+PERMISSIVE = {rule: "" for rule in (
+    "get_image", "modify_image", "delete_image", "upload_image", "publicize_image",
+    "deactivate", "reactivate", "download_image")}
+
+
+def test_only_the_owner_changes_an_image_whatever_the_policy(app, policy_rules):
+    """A policy file that allows everything still leaves another project's image alone:
+    every write answers 403 and changes nothing (glance.services.access.check_mutable)."""
+    policy_rules(PERMISSIVE)
+    octet = {"Content-Type": "application/octet-stream"}
+    body = {"disk_format": "raw", "container_format": "bare", "visibility": "public",
+            "name": "theirs", "tags": ["t"]}
+    queued = app.post_json("/v2/images", body, headers=OWNER).json["id"]
+    active = app.post_json("/v2/images", body, headers=OWNER).json["id"]
+    app.put(f"/v2/images/{active}/file", b"data", headers={**OWNER, **octet})
+    staged = app.post_json("/v2/images", body, headers=OWNER).json["id"]
+    app.put(f"/v2/images/{staged}/stage", b"data", headers={**OWNER, **octet})
+    other = helpers.OTHER_MEMBER
+    attempts = [
+        ("PATCH", f"/v2/images/{queued}",
+         [{"op": "replace", "path": "/name", "value": "mine"}], {"Content-Type": PATCH}),
+        ("DELETE", f"/v2/images/{queued}", None, {}),
+        ("PUT", f"/v2/images/{queued}/tags/new", None, {}),
+        ("DELETE", f"/v2/images/{queued}/tags/t", None, {}),
+        ("PUT", f"/v2/images/{queued}/file", b"mine", octet),
+        ("PUT", f"/v2/images/{queued}/stage", b"mine", octet),
+        ("POST", f"/v2/images/{active}/actions/deactivate", None, {}),
+        ("POST", f"/v2/images/{staged}/import", {"method": {"name": "glance-direct"}},
+         {"Content-Type": "application/json"}),
+    ]
+    before = {i: app.get(f"/v2/images/{i}", headers=OWNER).json
+              for i in (queued, active, staged)}
+    for method, path, payload, headers in attempts:
+        data = json.dumps(payload).encode() if isinstance(payload, (list, dict)) \
+            else payload or b""
+        response = app.request(path, method=method, headers={**other, **headers},
+                               body=data, expect_errors=True)
+        assert response.status_int == 403, (method, path, response.text)
+        assert "You do not own this image." in response.text, (method, path)
+    for image_id, was in before.items():
+        now = app.get(f"/v2/images/{image_id}", headers=OWNER).json
+        assert {k: now[k] for k in ("name", "status", "tags", "size")} == \
+            {k: was[k] for k in ("name", "status", "tags", "size")}

@@ -10,7 +10,7 @@ import uuid
 import pytest
 import requests
 
-from glance.services import tasks as task_service
+from glance.services import background
 from tests import helpers
 from tests.functional.http_source import DATA, HTTPSource
 
@@ -192,7 +192,7 @@ def test_restart_fails_interrupted_tasks(start_server):
                            (image["id"],))
         for tid, runner, image_id in (
                 (task_id, f"{socket.gethostname()}:999999999:1", image["id"]),
-                (live_id, task_service.runner_id(), None),  # this test's own process
+                (live_id, background.runner_id(), None),  # this test's own process
                 (glance_id, None, None)):  # OpenStack Glance's, in a mixed cluster
             connection.execute(
                 "INSERT INTO tasks (id, type, status, owner, image_id, runner, created_at, "

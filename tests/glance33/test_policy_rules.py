@@ -20,7 +20,7 @@ import pytest
 
 from glance.context import RequestContext
 from glance.domain import image as domain
-from glance.services import images
+from glance.services import access
 from tests.glance33 import harness
 
 # Rules that are ours only. Their defaults refer to the Glance rule checked before
@@ -152,7 +152,7 @@ def test_image_target_has_glances_keys_and_values():
                          created_at=when, updated_at=when, name="n", visibility="shared",
                          owner="p1", disk_format="raw", container_format="bare", size=3,
                          min_disk=1, protected=True, extra={"os_distro": "x"})
-    ours = images.policy_target(RequestContext(project_id="p2", roles=["member"]), image)
+    ours = access.policy_target(RequestContext(project_id="p2", roles=["member"]), image)
     # Glance also answers "id" and "member_id" (aliases of image_id and member).
     assert sorted(set(ours) - {"id", "member_id"}) == glance["keys"]
     rendered = {key: f"%({key})s" % ours for key in glance["values"]}

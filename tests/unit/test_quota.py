@@ -23,3 +23,36 @@ def test_upload_limit_prefers_quota_error():
     with pytest.raises(exception.ImageSizeLimitExceeded):
         quota.UploadLimit(cap=10, quota_remaining=None).check(11)
     assert limit.maximum == 30
+
+
+def _chunks(*parts: bytes, then: BaseException | None = None):
+    yield from parts
+    if then is not None:
+        raise then
+
+
+def test_limited_stream_counts_what_passes():
+    stream = quota.LimitedStream(_chunks(b"ab", b"cde"), quota.UploadLimit(10, None))
+    assert b"".join(stream) == b"abcde"
+    assert stream.received == 5
+
+
+def test_limited_stream_stops_past_the_limit():
+    stream = quota.LimitedStream(_chunks(b"abc", b"def", b"never"),
+                                 quota.UploadLimit(cap=100, quota_remaining=4))
+    seen = []
+    with pytest.raises(exception.StorageQuotaFull):
+        for chunk in stream:
+            seen.append(chunk)
+    assert seen == [b"abc"]
+    with pytest.raises(exception.ImageSizeLimitExceeded):
+        list(quota.LimitedStream(_chunks(b"abcdef"), quota.UploadLimit(5, None)))
+
+
+def test_limited_stream_reads_a_server_error_as_a_client_that_went_away():
+    with pytest.raises(exception.ClientDisconnected):
+        list(quota.LimitedStream(_chunks(b"a", then=OSError("reset")),
+                                 quota.UploadLimit(10, None)))
+    with pytest.raises(exception.ImageSizeLimitExceeded):  # glance's own pass through
+        list(quota.LimitedStream(_chunks(b"a", then=exception.ImageSizeLimitExceeded()),
+                                 quota.UploadLimit(10, None)))

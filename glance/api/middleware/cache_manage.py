@@ -22,6 +22,7 @@ import webob
 from glance.api import wsgi
 from glance.api.middleware import base
 from glance.api.v2.images import check_image_id
+from glance.services import registry
 from glance.services.cache import CacheService
 
 ROUTES = (
@@ -80,7 +81,7 @@ class CacheManageFilter(base.RequestFilter):
 
     def __init__(self, application: base.WSGIApp, conf: dict | None = None) -> None:
         super().__init__(application, conf)
-        resource = wsgi.Resource(LegacyCacheController(CacheService()), None,
+        resource = wsgi.Resource(LegacyCacheController(registry.services().cache), None,
                                  JSONSerializer())
         self.mapper = routes.Mapper()
         for path, method, action in ROUTES:

@@ -49,8 +49,8 @@ class RequestDeserializer:
 class CacheController:
     """Cache management actions; each takes plain arguments."""
 
-    def __init__(self, service: CacheService | None = None) -> None:
-        self.service = service or CacheService()
+    def __init__(self, service: CacheService) -> None:
+        self.service = service
 
     def list(self, request: wsgi.Request) -> CacheState:
         return self.service.list(request.context)
@@ -87,6 +87,6 @@ class ResponseSerializer:
         del response.content_type  # no body, so no media type
 
 
-def create_resource() -> wsgi.Resource:
+def create_resource(service: CacheService) -> wsgi.Resource:
     """The cache resource for the router."""
-    return wsgi.Resource(CacheController(), RequestDeserializer(), ResponseSerializer())
+    return wsgi.Resource(CacheController(service), RequestDeserializer(), ResponseSerializer())

@@ -8,8 +8,8 @@ from glance.services.image_data import ImageDataService
 class ImageActionsController:
     """Deactivate and reactivate; both answer 204 with no body."""
 
-    def __init__(self, service: ImageDataService | None = None) -> None:
-        self.service = service or ImageDataService()
+    def __init__(self, service: ImageDataService) -> None:
+        self.service = service
 
     def deactivate(self, request: wsgi.Request, image_id: str) -> None:
         check_image_id(image_id)
@@ -20,6 +20,6 @@ class ImageActionsController:
         self.service.reactivate(request.context, image_id)
 
 
-def create_resource() -> wsgi.Resource:
+def create_resource(service: ImageDataService) -> wsgi.Resource:
     """The image actions resource for the router."""
-    return wsgi.Resource(ImageActionsController())
+    return wsgi.Resource(ImageActionsController(service))

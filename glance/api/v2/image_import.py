@@ -6,15 +6,18 @@ import webob
 from oslo_config import cfg
 
 from glance import exception
-from glance import store as image_store
 from glance.api import wsgi
 from glance.api.v2.images import check_image_id
+from glance.services.discovery import DiscoveryService
 from glance.services.image_import import ImportService
 
 CONF = cfg.CONF
 
 
 class RequestDeserializer:
+    def __init__(self, discovery: DiscoveryService) -> None:
+        self.discovery = discovery
+
     def stage(self, request: wsgi.Request) -> dict[str, Any]:
         content_type = request.content_type
         if content_type != "application/octet-stream":
@@ -40,16 +43,14 @@ class RequestDeserializer:
                 raise exception.BadRequest(f"'{name}' must be a boolean.")
             flags[name] = value
         header_store = request.headers.get("X-Image-Meta-Store")
-        if header_store and image_store.is_multi_store() and \
-                header_store not in image_store.store_ids():
-            raise exception.UnknownStore(store=header_store)
+        self.discovery.check_store(header_store)
         return {"method": method["name"], "uri": method.get("uri"), "stores": stores,
                 "header_store": header_store or None, "request_body": body, **flags}
 
 
 class ImageImportController:
-    def __init__(self, service: ImportService | None = None) -> None:
-        self.service = service or ImportService()
+    def __init__(self, service: ImportService) -> None:
+        self.service = service
 
     def stage(self, request: wsgi.Request, image_id: str, chunks, size: int | None) -> None:
         check_image_id(image_id)
@@ -79,6 +80,6 @@ class ResponseSerializer:
             response.headers["x-openstack-request-id"] = task.request_id
 
 
-def create_resource() -> wsgi.Resource:
-    return wsgi.Resource(ImageImportController(), RequestDeserializer(),
+def create_resource(service: ImportService, discovery: DiscoveryService) -> wsgi.Resource:
+    return wsgi.Resource(ImageImportController(service), RequestDeserializer(discovery),
                          ResponseSerializer())

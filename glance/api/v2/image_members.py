@@ -96,8 +96,8 @@ class RequestDeserializer:
 class MembersController:
     """Member actions; plain arguments in, membership dicts out."""
 
-    def __init__(self, service: MemberService | None = None) -> None:
-        self.service = service or MemberService()
+    def __init__(self, service: MemberService) -> None:
+        self.service = service
 
     def create(self, request: wsgi.Request, image_id: str, member: str) -> dict:
         check_image_id(image_id)
@@ -145,6 +145,6 @@ class ResponseSerializer:
         response.status_int = 204
 
 
-def create_resource() -> wsgi.Resource:
+def create_resource(service: MemberService) -> wsgi.Resource:
     """The members resource for the router."""
-    return wsgi.Resource(MembersController(), RequestDeserializer(), ResponseSerializer())
+    return wsgi.Resource(MembersController(service), RequestDeserializer(), ResponseSerializer())

@@ -21,8 +21,8 @@ class RequestDeserializer:
 class TagsController:
     """PUT adds a tag (idempotent); DELETE removes it (404 when absent)."""
 
-    def __init__(self, service: ImageService | None = None) -> None:
-        self.service = service or ImageService()
+    def __init__(self, service: ImageService) -> None:
+        self.service = service
 
     def update(self, request: wsgi.Request, image_id: str, tag_value: str) -> None:
         check_image_id(image_id)
@@ -37,5 +37,5 @@ class TagsController:
         self.service.delete_tag(request.context, image_id, tag_value)
 
 
-def create_resource() -> wsgi.Resource:
-    return wsgi.Resource(TagsController(), RequestDeserializer())
+def create_resource(service: ImageService) -> wsgi.Resource:
+    return wsgi.Resource(TagsController(service), RequestDeserializer())

@@ -1,17 +1,19 @@
 """``/v2/images``: create, list, show, update (JSON-patch) and delete image metadata."""
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import webob
 from oslo_config import cfg
 
-from glance import exception, policy, schema
+from glance import exception, schema
 from glance.api import wsgi
 from glance.api.v2 import list_params
-from glance.db.sqlalchemy.api import SORT_KEYS, Filter, ImageQuery
+from glance.db.queries import IMAGE_SORT_KEYS, Filter, ImageQuery
 from glance.domain.image import Image, check_settable
-from glance.services.images import Change, ImageService, policy_target
+from glance.services.discovery import DiscoveryService
+from glance.services.images import Change, ImageService
 
 CONF = cfg.CONF
 
@@ -117,7 +119,7 @@ class RequestDeserializer:
             sum(1 for name in params.keys() if name not in _PAGING_PARAMS))
         query = ImageQuery(limit=list_params.parse_limit(params.get("limit")),
                            marker=params.get("marker"))
-        query.sort = list_params.parse_sort(params, SORT_KEYS, [("created_at", "desc")])
+        query.sort = list_params.parse_sort(params, IMAGE_SORT_KEYS, [("created_at", "desc")])
         visibility = params.get("visibility")
         if visibility is not None and visibility not in schema.VISIBILITIES + ["all"]:
             raise exception.BadRequest(f"Invalid visibility value: {visibility}")
@@ -162,43 +164,58 @@ class RequestDeserializer:
                 query.properties.setdefault(name, []).extend(values)
 
 
+@dataclass
+class ShownImage:
+    """An image as the serializer renders it, and whether its ``locations`` show."""
+
+    image: Image
+    show_locations: bool
+
+
+@dataclass
+class CreatedImage(ShownImage):
+    """A new image, with what the create response's headers announce."""
+
+    import_methods: list[str]
+    store_ids: list[str] | None
+
+
 class ImagesController:
-    """Image metadata actions; each takes plain arguments and returns domain objects."""
+    """Image metadata actions; each takes plain arguments and returns what to render."""
 
-    def __init__(self, service: ImageService | None = None) -> None:
-        self.service = service or ImageService()
+    def __init__(self, service: ImageService, discovery: DiscoveryService) -> None:
+        self.service = service
+        self.discovery = discovery
 
-    def create(self, request: wsgi.Request, attributes: dict[str, Any]) -> Image:
-        return self.service.create(request.context, attributes)
+    def _shown(self, request: wsgi.Request, image: Image) -> ShownImage:
+        return ShownImage(image, self.service.locations_visible(request.context, image))
 
-    def index(self, request: wsgi.Request, query: ImageQuery) -> tuple[list[Image], int]:
+    def create(self, request: wsgi.Request, attributes: dict[str, Any]) -> CreatedImage:
+        image = self.service.create(request.context, attributes)
+        return CreatedImage(image, self.service.locations_visible(request.context, image),
+                            self.discovery.import_methods(),
+                            self.discovery.writable_store_ids())
+
+    def index(self, request: wsgi.Request,
+              query: ImageQuery) -> tuple[list[ShownImage], int]:
         page = self.service.list(request.context, query)
         # A page thinned by the get_image policy still links to the next one when the
         # database's page was full (as Glance does): the threshold is what is left.
-        return page, (len(page) or query.limit) if page.full else query.limit
+        limit = (len(page) or query.limit) if page.full else query.limit
+        return [self._shown(request, image) for image in page], limit
 
-    def show(self, request: wsgi.Request, image_id: str) -> Image:
+    def show(self, request: wsgi.Request, image_id: str) -> ShownImage:
         check_image_id(image_id)
-        return self.service.get(request.context, image_id)
+        return self._shown(request, self.service.get(request.context, image_id))
 
-    def update(self, request: wsgi.Request, image_id: str, changes: list[Change]) -> Image:
+    def update(self, request: wsgi.Request, image_id: str,
+               changes: list[Change]) -> ShownImage:
         check_image_id(image_id)
-        return self.service.update(request.context, image_id, changes)
+        return self._shown(request, self.service.update(request.context, image_id, changes))
 
     def delete(self, request: wsgi.Request, image_id: str) -> None:
         check_image_id(image_id)
         self.service.delete(request.context, image_id)
-
-
-def locations_visible(context, image: Image) -> bool:
-    """Whether the caller may read ``locations`` (``get_image_location``)."""
-    if not CONF.show_multiple_locations or context is None:
-        return CONF.show_multiple_locations
-    try:
-        policy.authorize(context, "get_image_location", policy_target(context, image))
-    except exception.Forbidden:
-        return False
-    return True
 
 
 # Properties OpenStack Glance keeps for its distributed import (the node an image was
@@ -232,32 +249,32 @@ def image_view(image: Image, show_locations: bool = True) -> dict[str, Any]:
     return view
 
 
-def _view(response: webob.Response, image: Image) -> dict[str, Any]:
-    context = getattr(response.request, "context", None)
-    return image_view(image, locations_visible(context, image))
+def _view(shown: ShownImage) -> dict[str, Any]:
+    return image_view(shown.image, shown.show_locations)
 
 
 class ResponseSerializer:
-    """Renders domain objects; no I/O."""
+    """Renders what the controller returns; no I/O, no policy."""
 
-    def create(self, response: webob.Response, image: Image) -> None:
-        wsgi.json_response(response, _view(response, image), status=201)
-        response.location = f"{response.request.application_url}/v2/images/{image.id}"
-        from glance.api.v2 import discovery  # noqa: PLC0415 - discovery imports services
+    def create(self, response: webob.Response, created: CreatedImage) -> None:
+        wsgi.json_response(response, _view(created), status=201)
+        response.location = (f"{response.request.application_url}/v2/images/"
+                             f"{created.image.id}")
+        response.headers["OpenStack-image-import-methods"] = ",".join(
+            created.import_methods)
+        if created.store_ids is not None:
+            response.headers["OpenStack-image-store-ids"] = ",".join(created.store_ids)
 
-        response.headers["OpenStack-image-import-methods"] = discovery.import_methods_header()
-        if (store_ids := discovery.store_ids_header()) is not None:
-            response.headers["OpenStack-image-store-ids"] = store_ids
+    def show(self, response: webob.Response, shown: ShownImage) -> None:
+        wsgi.json_response(response, _view(shown))
 
-    def show(self, response: webob.Response, image: Image) -> None:
-        wsgi.json_response(response, _view(response, image))
+    def update(self, response: webob.Response, shown: ShownImage) -> None:
+        wsgi.json_response(response, _view(shown))
 
-    def update(self, response: webob.Response, image: Image) -> None:
-        wsgi.json_response(response, _view(response, image))
-
-    def index(self, response: webob.Response, result: tuple[list[Image], int]) -> None:
-        images, limit = result
-        views = [_view(response, image) for image in images]
+    def index(self, response: webob.Response,
+              result: tuple[list[ShownImage], int]) -> None:
+        shown, limit = result
+        views = [_view(item) for item in shown]
         document: dict[str, Any] = {"images": views}
         document.update(list_params.page_links("/v2/images", response.request.params,
                                                views, limit))
@@ -268,6 +285,7 @@ class ResponseSerializer:
         response.status_int = 204
 
 
-def create_resource() -> wsgi.Resource:
+def create_resource(service: ImageService, discovery: DiscoveryService) -> wsgi.Resource:
     """The images resource for the router."""
-    return wsgi.Resource(ImagesController(), RequestDeserializer(), ResponseSerializer())
+    return wsgi.Resource(ImagesController(service, discovery), RequestDeserializer(),
+                         ResponseSerializer())

@@ -23,8 +23,8 @@ class RequestDeserializer:
 class LocationsController:
     """Add (202, work continues in the background) and list image locations."""
 
-    def __init__(self, service: LocationService | None = None) -> None:
-        self.service = service or LocationService()
+    def __init__(self, service: LocationService) -> None:
+        self.service = service
 
     def add_location(self, request: wsgi.Request, image_id: str, url: str,
                      validation_data: dict[str, Any] | None) -> None:
@@ -52,7 +52,7 @@ class ResponseSerializer:
         wsgi.json_response(response, locations)
 
 
-def create_resource() -> wsgi.Resource:
+def create_resource(service: LocationService) -> wsgi.Resource:
     """The locations resource for the router."""
-    return wsgi.Resource(LocationsController(), RequestDeserializer(),
+    return wsgi.Resource(LocationsController(service), RequestDeserializer(),
                          ResponseSerializer())

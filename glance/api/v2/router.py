@@ -1,5 +1,7 @@
 """The v2 route table: path, HTTP method -> action, resource. 405s come for free."""
 
+from oslo_log import log as logging
+
 from glance import image_cache
 from glance.api import wsgi
 from glance.api.v2 import (
@@ -16,21 +18,24 @@ from glance.api.v2 import (
     tasks,
 )
 from glance.api.v2.metadefs import router as metadefs_router
+from glance.services import registry
+
+LOG = logging.getLogger(__name__)
 
 
-def route_table() -> list[wsgi.Route]:
-    """Every v2 route."""
-    images_resource = images.create_resource()
-    tags_resource = image_tags.create_resource()
+def route_table(services: registry.Services) -> list[wsgi.Route]:
+    """Every v2 route, each resource handed the services it calls."""
+    images_resource = images.create_resource(services.images, services.discovery)
+    tags_resource = image_tags.create_resource(services.images)
     schemas_resource = schemas.create_resource()
-    data_resource = image_data.create_resource()
-    actions_resource = image_actions.create_resource()
-    members_resource = image_members.create_resource()
-    tasks_resource = tasks.create_resource()
-    import_resource = image_import.create_resource()
-    discovery_resource = discovery.create_resource()
-    locations_resource = locations.create_resource()
-    cache_resource = cache.create_resource()
+    data_resource = image_data.create_resource(services.image_data, services.discovery)
+    actions_resource = image_actions.create_resource(services.image_data)
+    members_resource = image_members.create_resource(services.members)
+    tasks_resource = tasks.create_resource(services.tasks, services.access)
+    import_resource = image_import.create_resource(services.imports, services.discovery)
+    discovery_resource = discovery.create_resource(services.discovery)
+    locations_resource = locations.create_resource(services.locations)
+    cache_resource = cache.create_resource(services.cache)
     return [
         wsgi.Route("/v2/schemas/{name:.*?}", schemas_resource, {"GET": "show"}),
         wsgi.Route("/v2/images", images_resource, {"GET": "index", "POST": "create"}),
@@ -68,8 +73,16 @@ def route_table() -> list[wsgi.Route]:
         wsgi.Route("/v2/cache/prune", cache_resource, {"POST": "prune"}),
         wsgi.Route("/v2/cache/{image_id}", cache_resource,
                    {"PUT": "queue", "DELETE": "delete"}),
-        *metadefs_router.route_table(),
+        *metadefs_router.route_table(services.metadefs),
     ]
+
+
+def recover_interrupted_tasks(services: registry.Services) -> None:
+    """Fail the tasks a stopped process left running (once per process, at start-up)."""
+    try:
+        services.tasks.recover_interrupted()
+    except Exception:  # noqa: BLE001 - never keep the API from starting
+        LOG.exception("Could not check for interrupted tasks")
 
 
 MOUNT = "/v2"
@@ -93,9 +106,10 @@ class API(wsgi.Router):
 
     @classmethod
     def factory(cls, global_conf: dict, **local_conf) -> "API":
-        tasks.recover_interrupted_tasks()
+        services = registry.services()
+        recover_interrupted_tasks(services)
         image_cache.start()
-        return cls(route_table())
+        return cls(route_table(services))
 
     def __call__(self, environ: dict, start_response):
         unmount(environ)

@@ -4,18 +4,16 @@ import uuid
 from typing import Any
 
 import webob
-from oslo_log import log as logging
 
 from glance import exception, schema
 from glance.api import wsgi
 from glance.api.v2 import list_params
 from glance.api.v2.images import check_image_id
-from glance.db.sqlalchemy.task_api import SORT_KEYS, TaskFilter, TaskQuery
+from glance.db.queries import TASK_SORT_KEYS, TaskFilter, TaskQuery
 from glance.domain import task as domain
-from glance.services.images import ImageService
+from glance.services.access import ImageAccess
 from glance.services.tasks import TaskService
 
-LOG = logging.getLogger(__name__)
 SUMMARY_FIELDS = ("id", "type", "status", "owner", "created_at", "updated_at")
 
 
@@ -114,7 +112,7 @@ class RequestDeserializer:
         params = request.params
         query = TaskQuery(limit=list_params.parse_limit(params.get("limit")),
                           marker=params.get("marker"))
-        query.sort = list_params.parse_sort(params, SORT_KEYS, [("created_at", "desc")])
+        query.sort = list_params.parse_sort(params, TASK_SORT_KEYS, [("created_at", "desc")])
         for name, allowed in (("status", domain.STATUSES), ("type", domain.TYPES)):
             if name in params:
                 value = params[name]
@@ -132,10 +130,9 @@ def _check_task_id(task_id: str) -> None:
 
 
 class TasksController:
-    def __init__(self, service: TaskService | None = None,
-                 images: ImageService | None = None) -> None:
-        self.service = service or TaskService()
-        self.images = images or ImageService()
+    def __init__(self, service: TaskService, access: ImageAccess) -> None:
+        self.service = service
+        self.access = access
 
     def create(self, request: wsgi.Request, task_type: str, task_input: Any) -> domain.Task:
         return self.service.create(request.context, task_type, task_input)
@@ -149,7 +146,7 @@ class TasksController:
 
     def image_tasks(self, request: wsgi.Request, image_id: str) -> list[domain.Task]:
         check_image_id(image_id)
-        image = self.images.get(request.context, image_id)
+        image = self.access.get(request.context, image_id)
         return self.service.for_image(request.context, image.id)
 
 
@@ -175,16 +172,7 @@ class ResponseSerializer:
         wsgi.json_response(response, {"tasks": [task_view(task) for task in tasks]})
 
 
-def recover_interrupted_tasks() -> None:
-    """Fail the tasks a stopped process left running (called once per process)."""
-    from glance.services import image_import  # noqa: PLC0415 - heavy, only at start-up
-
-    try:
-        TaskService().recover_interrupted(image_import.ImportService().clean_up_interrupted)
-    except Exception:  # noqa: BLE001 - never keep the API from starting
-        LOG.exception("Could not check for interrupted tasks")
-
-
-def create_resource() -> wsgi.Resource:
+def create_resource(service: TaskService, access: ImageAccess) -> wsgi.Resource:
     """The tasks resource for the router."""
-    return wsgi.Resource(TasksController(), RequestDeserializer(), ResponseSerializer())
+    return wsgi.Resource(TasksController(service, access), RequestDeserializer(),
+                         ResponseSerializer())

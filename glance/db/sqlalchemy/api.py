@@ -5,7 +5,6 @@ never raise HTTP errors, only glance.exception domain errors.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +13,7 @@ from oslo_serialization import jsonutils
 from oslo_utils import timeutils
 
 from glance import exception
+from glance.db import queries
 from glance.db.sqlalchemy import engine, paging
 from glance.db.sqlalchemy.member_api import (  # noqa: F401 - re-exported for callers
     image_member_create,
@@ -32,33 +32,9 @@ from glance.db.sqlalchemy.models import (
 )
 
 IMAGE_COLUMNS = tuple(c.name for c in Image.__table__.columns)
-SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id",
-             "created_at", "updated_at", "min_disk", "min_ram", "visibility", "owner",
-             "virtual_size", "os_hidden", "protected")
-
-
-@dataclass
-class Filter:
-    """One condition on a base image column: ``column <op> value``."""
-
-    column: str
-    op: str  # eq, neq, in, gt, gte, lt, lte
-    value: Any
-
-
-@dataclass
-class ImageQuery:
-    """Everything a list call can ask for."""
-
-    filters: list[Filter] = field(default_factory=list)
-    properties: dict[str, list[str]] = field(default_factory=dict)
-    tags: list[str] = field(default_factory=list)
-    visibility: str | None = None
-    member_status: str = "accepted"
-    sort: list[tuple[str, str]] = field(default_factory=lambda: [("created_at", "desc")])
-    limit: int = 25
-    marker: str | None = None
-
+SORT_KEYS = queries.IMAGE_SORT_KEYS
+Filter = queries.Filter
+ImageQuery = queries.ImageQuery
 
 _writer = engine.writer_session
 _reader = engine.reader_session
@@ -93,19 +69,6 @@ def _can_see(context, member_status: str | None = None) -> sa.ColumnElement:
     if context.owner is None:
         return _PUBLIC_OR_COMMUNITY
     return _project_can_see(context.owner, member_status)
-
-
-def check_mutable(context, owner: str | None) -> None:
-    """Only administrators and the owning project change an image, whatever the policy.
-
-    Policy rules decide who may try; this floor keeps a permissive policy file
-    (or ``enforce_new_defaults = False``) from letting a member project, or anyone
-    who sees a public image, change or delete someone else's image.
-    """
-    if context.is_admin:
-        return
-    if context.owner is None or owner != context.owner:
-        raise exception.Forbidden("You do not own this image.")
 
 
 def _listing_visibility(context, visibility: str | None,
@@ -193,13 +156,13 @@ IMAGE_TABLE = Image.__table__
 
 
 def _get_row(session, context, image_id: str) -> Image:
-    """The ORM row (for writes) of a visible, live image the caller may change."""
+    """The ORM row (for writes) of a visible, live image (whether the caller may
+    change it is the services' check: ``glance.services.access.check_mutable``)."""
     query = sa.select(Image).where(Image.id == image_id, Image.deleted.is_(False),
                                    _can_see(context))
     row = session.execute(query).scalar_one_or_none()
     if row is None:
         raise exception.ImageNotFound(image_id=image_id)
-    check_mutable(context, row.owner)
     return row
 
 

@@ -16,6 +16,7 @@ from oslo_utils import timeutils
 from sqlalchemy.orm import Session
 
 from glance import exception
+from glance.db import queries
 from glance.db.sqlalchemy import engine, metadef_rows
 from glance.db.sqlalchemy.metadef_rows import NAMESPACE_FIELDS  # noqa: F401 - re-exported
 from glance.db.sqlalchemy.models import (
@@ -27,8 +28,8 @@ from glance.db.sqlalchemy.models import (
     MetadefTag,
 )
 
-NAMESPACE_SORT_KEYS = ("created_at", "updated_at", "namespace", "display_name", "id")
-CHILD_SORT_KEYS = ("created_at", "updated_at", "name", "id")
+NAMESPACE_SORT_KEYS = queries.NAMESPACE_SORT_KEYS
+CHILD_SORT_KEYS = queries.CHILD_SORT_KEYS
 
 _writer = engine.writer_session
 _reader = engine.reader_session

@@ -7,7 +7,6 @@ plain dicts and raise glance.exception domain errors only.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -16,33 +15,20 @@ from oslo_serialization import jsonutils
 from oslo_utils import timeutils
 
 from glance import exception
+from glance.db import queries
 from glance.db.sqlalchemy import engine, paging
 from glance.db.sqlalchemy.models import Task, TaskInfo
 
 TASK_COLUMNS = ("id", "type", "status", "owner", "expires_at", "image_id", "request_id",
                 "user_id", "created_at", "updated_at", "deleted", "deleted_at")
 INFO_COLUMNS = ("input", "result", "message")
-SORT_KEYS = ("id", "type", "status", "owner", "created_at", "updated_at", "expires_at")
+SORT_KEYS = queries.TASK_SORT_KEYS
+TaskFilter = queries.TaskFilter
+TaskQuery = queries.TaskQuery
 ACTIVE_STATUSES = ("pending", "processing")
 
 _writer = engine.writer_session
 _reader = engine.reader_session
-
-
-@dataclass
-class TaskFilter:
-    column: str
-    value: Any
-
-
-@dataclass
-class TaskQuery:
-    """Everything a task list call can ask for."""
-
-    filters: list[TaskFilter] = field(default_factory=list)
-    sort: list[tuple[str, str]] = field(default_factory=lambda: [("created_at", "desc")])
-    limit: int = 25
-    marker: str | None = None
 
 
 # -- conditions --------------------------------------------------------------------------

@@ -6,11 +6,15 @@ import pytest
 
 from glance import exception
 from glance.domain import image as domain
+from glance.services.access import ImageAccess
 from glance.services.members import MemberService
 
 
-class FakeImages:
-    def __init__(self, image: domain.Image) -> None:
+class FakeAccess(ImageAccess):
+    """The real per-image policy checks over one image (no repository lookup)."""
+
+    def __init__(self, image: domain.Image, enforcer) -> None:
+        super().__init__(db=None, enforcer=enforcer)
         self.image = image
 
     def get(self, context, image_id: str) -> domain.Image:
@@ -62,7 +66,7 @@ def setup():
     image = domain.Image(id="11111111-2222-3333-4444-555555555555", owner="owner",
                          visibility="shared")
     policy, db = AllowAll(), FakeDB()
-    return MemberService(db=db, enforcer=policy, images=FakeImages(image)), image, policy, db
+    return MemberService(db, FakeAccess(image, policy)), image, policy, db
 
 
 def test_member_rules_get_the_image_target_as_in_glance(setup):

@@ -7,7 +7,7 @@ import webob
 from glance import exception
 from glance.api import wsgi
 from glance.api.v2.metadefs import common, schemas
-from glance.db.sqlalchemy.metadef_api import NAMESPACE_SORT_KEYS
+from glance.db.queries import NAMESPACE_SORT_KEYS
 from glance.services.metadefs import MetadefService
 
 
@@ -35,8 +35,8 @@ class RequestDeserializer:
 
 
 class NamespacesController:
-    def __init__(self, service: MetadefService | None = None) -> None:
-        self.service = service or MetadefService()
+    def __init__(self, service: MetadefService) -> None:
+        self.service = service
 
     def index(self, request: wsgi.Request, query: dict[str, Any]):
         return self.service.list_namespaces(request.context, **query), query["limit"]
@@ -76,5 +76,6 @@ class ResponseSerializer:
         wsgi.json_response(response, common.namespace_view(namespace))
 
 
-def create_resource() -> wsgi.Resource:
-    return wsgi.Resource(NamespacesController(), RequestDeserializer(), ResponseSerializer())
+def create_resource(service: MetadefService) -> wsgi.Resource:
+    return wsgi.Resource(NamespacesController(service), RequestDeserializer(),
+                         ResponseSerializer())

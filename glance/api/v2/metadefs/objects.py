@@ -6,7 +6,7 @@ import webob
 
 from glance.api import wsgi
 from glance.api.v2.metadefs import common, schemas
-from glance.db.sqlalchemy.metadef_api import CHILD_SORT_KEYS
+from glance.db.queries import CHILD_SORT_KEYS
 from glance.services.metadefs import MetadefService
 
 
@@ -22,8 +22,8 @@ class RequestDeserializer:
 
 
 class ObjectsController:
-    def __init__(self, service: MetadefService | None = None) -> None:
-        self.service = service or MetadefService()
+    def __init__(self, service: MetadefService) -> None:
+        self.service = service
 
     def index(self, request: wsgi.Request, namespace: str, query: dict[str, Any]):
         return namespace, self.service.list_objects(request.context, namespace, **query)
@@ -66,5 +66,5 @@ class ResponseSerializer:
         response.location = common.location_of(response.request, view["self"])
 
 
-def create_resource() -> wsgi.Resource:
-    return wsgi.Resource(ObjectsController(), RequestDeserializer(), ResponseSerializer())
+def create_resource(service: MetadefService) -> wsgi.Resource:
+    return wsgi.Resource(ObjectsController(service), RequestDeserializer(), ResponseSerializer())

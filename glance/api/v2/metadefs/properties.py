@@ -21,8 +21,8 @@ class RequestDeserializer:
 
 
 class PropertiesController:
-    def __init__(self, service: MetadefService | None = None) -> None:
-        self.service = service or MetadefService()
+    def __init__(self, service: MetadefService) -> None:
+        self.service = service
 
     def index(self, request: wsgi.Request, namespace: str):
         return self.service.list_properties(request.context, namespace)
@@ -63,5 +63,6 @@ class ResponseSerializer:
         wsgi.json_response(response, common.property_view(prop), status=201)
 
 
-def create_resource() -> wsgi.Resource:
-    return wsgi.Resource(PropertiesController(), RequestDeserializer(), ResponseSerializer())
+def create_resource(service: MetadefService) -> wsgi.Resource:
+    return wsgi.Resource(PropertiesController(service), RequestDeserializer(),
+                         ResponseSerializer())

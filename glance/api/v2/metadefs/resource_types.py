@@ -15,8 +15,8 @@ class RequestDeserializer:
 
 
 class ResourceTypesController:
-    def __init__(self, service: MetadefService | None = None) -> None:
-        self.service = service or MetadefService()
+    def __init__(self, service: MetadefService) -> None:
+        self.service = service
 
     def index(self, request: wsgi.Request):
         return self.service.list_resource_types(request.context)
@@ -45,6 +45,6 @@ class ResponseSerializer:
         wsgi.json_response(response, common.association_view(assoc), status=201)
 
 
-def create_resource() -> wsgi.Resource:
-    return wsgi.Resource(ResourceTypesController(), RequestDeserializer(),
+def create_resource(service: MetadefService) -> wsgi.Resource:
+    return wsgi.Resource(ResourceTypesController(service), RequestDeserializer(),
                          ResponseSerializer())

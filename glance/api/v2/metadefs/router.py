@@ -2,17 +2,18 @@
 
 from glance.api import wsgi
 from glance.api.v2.metadefs import namespaces, objects, properties, resource_types, tags
+from glance.services.metadefs import MetadefService
 
 NS = "/v2/metadefs/namespaces/{namespace}"
 
 
-def route_table() -> list[wsgi.Route]:
-    """Every /v2/metadefs route."""
-    ns = namespaces.create_resource()
-    obj = objects.create_resource()
-    prop = properties.create_resource()
-    tag = tags.create_resource()
-    rt = resource_types.create_resource()
+def route_table(service: MetadefService) -> list[wsgi.Route]:
+    """Every /v2/metadefs route, served by ``service``."""
+    ns = namespaces.create_resource(service)
+    obj = objects.create_resource(service)
+    prop = properties.create_resource(service)
+    tag = tags.create_resource(service)
+    rt = resource_types.create_resource(service)
     return [
         wsgi.Route("/v2/metadefs/resource_types", rt, {"GET": "index"}),
         wsgi.Route("/v2/metadefs/namespaces", ns, {"GET": "index", "POST": "create"}),

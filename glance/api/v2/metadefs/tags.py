@@ -9,7 +9,7 @@ from glance import exception
 from glance.api import wsgi
 from glance.api.v2 import list_params
 from glance.api.v2.metadefs import common, schemas
-from glance.db.sqlalchemy.metadef_api import CHILD_SORT_KEYS
+from glance.db.queries import CHILD_SORT_KEYS
 from glance.services.metadefs import MetadefService
 
 APPEND_HEADER = "X-Openstack-Append"
@@ -37,8 +37,8 @@ class RequestDeserializer:
 
 
 class TagsController:
-    def __init__(self, service: MetadefService | None = None) -> None:
-        self.service = service or MetadefService()
+    def __init__(self, service: MetadefService) -> None:
+        self.service = service
 
     def index(self, request: wsgi.Request, namespace: str, query: dict[str, Any]):
         return self.service.list_tags(request.context, namespace, **query)
@@ -81,5 +81,5 @@ class ResponseSerializer:
                            status=201)
 
 
-def create_resource() -> wsgi.Resource:
-    return wsgi.Resource(TagsController(), RequestDeserializer(), ResponseSerializer())
+def create_resource(service: MetadefService) -> wsgi.Resource:
+    return wsgi.Resource(TagsController(service), RequestDeserializer(), ResponseSerializer())

@@ -1,8 +1,8 @@
-"""The download controller's ``Range`` header parsing."""
+"""RFC 7233 range sets resolved against an image size (glance.api.byte_ranges)."""
 
 import pytest
 
-from glance.api.v2.image_data import parse_ranges
+from glance.api.byte_ranges import parse_ranges
 
 
 @pytest.mark.parametrize("header, expected", [

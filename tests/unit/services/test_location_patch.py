@@ -6,7 +6,7 @@ import pytest
 
 from glance import exception
 from glance.domain import image as domain
-from glance.services import locations
+from glance.services import location_patch
 
 STATUSES = sorted(domain.STATUS_TRANSITIONS)
 ALLOWED = {"add": {"queued", "active"}, "replace": {"queued", "active"},
@@ -43,28 +43,28 @@ MD5 = hashlib.md5(b"x", usedforsecurity=False).hexdigest()
         "bad-checksum"])
 def test_malformed_validation_data(app, data):
     with pytest.raises(exception.InvalidValidationData):
-        locations.check_validation_data(data)
+        location_patch.check_validation_data(data)
 
 
 def test_any_algorithm_for_the_v2_17_api(app):
     """POST /locations takes any fixed-size hashlib algorithm (sha256 in tempest)."""
     sha256 = hashlib.sha256(b"x").hexdigest()
     claim = {"os_hash_algo": "sha256", "os_hash_value": sha256}
-    assert locations.check_validation_data(claim, any_algorithm=True) == claim
+    assert location_patch.check_validation_data(claim, any_algorithm=True) == claim
     for bad in ({"os_hash_algo": "sha256", "os_hash_value": SHA},
                 {"os_hash_algo": "shake_128", "os_hash_value": sha256},
                 {"os_hash_algo": "sha123", "os_hash_value": sha256}):
         with pytest.raises(exception.InvalidValidationData):
-            locations.check_validation_data(bad, any_algorithm=True)
+            location_patch.check_validation_data(bad, any_algorithm=True)
 
 
 def test_validation_data_against_the_image(app):
     image = domain.Image(id="i", checksum=MD5, os_hash_algo="sha512", os_hash_value=SHA)
     claim = {"checksum": MD5.upper(), "os_hash_algo": "sha512", "os_hash_value": SHA}
-    assert locations.check_validation_data(claim, image)["checksum"] == MD5
-    assert locations.check_validation_data({"checksum": MD5}, image) == {"checksum": MD5}
-    assert locations.check_validation_data({}) == {}
+    assert location_patch.check_validation_data(claim, image)["checksum"] == MD5
+    assert location_patch.check_validation_data({"checksum": MD5}, image) == {"checksum": MD5}
+    assert location_patch.check_validation_data({}) == {}
     for name, wrong in (("checksum", "0" * 32), ("os_hash_algo", "sha256"),
                         ("os_hash_value", "beefdead" * 16)):
         with pytest.raises(exception.ValidationDataConflict):  # 409, as tempest expects
-            locations.check_validation_data({**claim, name: wrong}, image)
+            location_patch.check_validation_data({**claim, name: wrong}, image)
