@@ -9,7 +9,7 @@ after ``saving`` removes whatever reached the store and puts the image back to
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -161,14 +161,8 @@ class ImageDataService:
         location = locations[0]
         # image.send counts the bytes served, so a metered download is not sent whole.
         meter = notifier.send_meter(context, image, destination_ip)
-        cached = self.cache.open_cached(image)
-        path = None if cached else self.store.local_path(location)
-        if cached is not None or path is not None:
-            try:
-                handle = cached or open(path, "rb")  # noqa: SIM115 - closed by close()
-            except FileNotFoundError as err:
-                raise exception.NotFound(
-                    "The image data could not be found in the store.") from err
+        handle = self._open_local(image, location)
+        if handle is not None:
             if meter is None:
                 return Download(image, _file_reader(handle), handle.close, handle)
             return Download(image, meter.wrap(_file_reader(handle)),
@@ -182,6 +176,22 @@ class ImageDataService:
             return Download(image, read, ranges_supported=ranges_supported)
         return Download(image, meter.wrap(read), meter.close,
                         ranges_supported=ranges_supported)
+
+    def _open_local(self, image: domain.Image,
+                    location: dict[str, Any]) -> BinaryIO | None:
+        """This node's cached copy of the image, else the file-store file behind
+        ``location``, opened; None when the data is elsewhere."""
+        cached = self.cache.open_cached(image)
+        if cached is not None:
+            return cached
+        path = self.store.local_path(location)
+        if path is None:
+            return None
+        try:
+            return open(path, "rb")  # noqa: SIM115 - closed by the download's close()
+        except FileNotFoundError as err:
+            raise exception.NotFound(
+                "The image data could not be found in the store.") from err
 
     # -- actions ------------------------------------------------------------------------
 

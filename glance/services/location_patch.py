@@ -295,7 +295,7 @@ class LocationPatch:
         image = self.image
         if image.status == "queued":
             domain.check_formats(image)
-        sizes = []
+        sizes: list[int] = []
         for item in items:
             target = self.checker.resolve(item["url"], image.id)
             size = data_size(target, self.context)
