@@ -22,6 +22,7 @@ database), and ``db contract`` ends with moving our revisions into
 
 import enum
 import os
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
 
 from glance.db import adoption
+from glance.db import errors as db_errors
 from glance.db.sqlalchemy import data_migrations, models
 from glance.db.sqlalchemy import engine as db_engine
 
@@ -205,13 +207,37 @@ def _lock_tables(connection: sqlalchemy.Connection) -> None:
         connection.exec_driver_sql(f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE")
 
 
+# A locked phase on PostgreSQL that loses a deadlock to a request is run again: its
+# transaction (DDL included) was rolled back whole. Tries, and the pause before each
+# new one.
+LOCKED_PHASE_TRIES = 5
+LOCKED_PHASE_PAUSE = 0.5
+_PG_DEADLOCK = "40P01"
+
+
+def _lost_a_deadlock(err: BaseException) -> bool:
+    orig = db_errors.driver_error(err)
+    return (getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None)) == _PG_DEADLOCK
+
+
 def _upgrade(engine: sqlalchemy.engine.Engine, revision: str,
              version_table: str | None = None, lock: bool = False) -> None:
+    """Upgrade to ``revision`` in one transaction; ``lock``: with every table locked
+    first, and on PostgreSQL again when a request's transaction deadlocked with it
+    (a request may lock tables in another order than ``_lock_tables`` does)."""
     version_table = version_table or detect(engine).version_table
-    with engine.begin() as connection, adoption.quiet_check_constraints():
-        if lock:
-            _lock_tables(connection)
-        command.upgrade(alembic_config(connection, version_table), revision)
+    tries = LOCKED_PHASE_TRIES if lock and engine.dialect.name == "postgresql" else 1
+    for attempt in range(1, tries + 1):
+        try:
+            with engine.begin() as connection, adoption.quiet_check_constraints():
+                if lock:
+                    _lock_tables(connection)
+                command.upgrade(alembic_config(connection, version_table), revision)
+            return
+        except Exception as err:
+            if attempt == tries or not _lost_a_deadlock(err):
+                raise
+            time.sleep(LOCKED_PHASE_PAUSE * attempt)
 
 
 def _pending(engine: sqlalchemy.engine.Engine, phase: str) -> list[Step]:

@@ -2,6 +2,8 @@
 the triggers of the window, the data migration, and models == migrated schema."""
 
 import json
+import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -223,3 +225,50 @@ def test_triggers_keep_both_columns_in_step_during_the_window(db_engine):
     migration.migrate(db_engine)
     migration.contract(db_engine)
     assert schema.snapshot(db_engine).triggers == set()
+
+
+@pytest.mark.parametrize("backend", [pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def test_contract_runs_again_after_losing_a_deadlock_to_a_request(db_engine):
+    """A request that holds a later table and then reads an earlier one deadlocks with
+    contract's table locks; PostgreSQL aborts contract (it waited first), which rolls
+    back whole and runs again once the request is done."""
+    migration.expand(db_engine)
+    migration.migrate(db_engine)
+    with db_engine.connect() as connection:
+        present = set(sa.inspect(connection).get_table_names())
+        deadlocks_before = connection.exec_driver_sql(
+            "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+        ).scalar()
+    tables = [t.name for t in models.Base.metadata.sorted_tables if t.name in present]
+    first, last = tables[0], tables[-1]
+    outcome: dict = {}
+
+    def contract() -> None:
+        try:
+            outcome["steps"] = migration.contract(db_engine)
+        except Exception as err:  # noqa: BLE001 - reported by the assertion below
+            outcome["error"] = err
+
+    with db_engine.connect() as request:
+        request.exec_driver_sql("SET deadlock_timeout = '10s'")  # contract detects it
+        request.exec_driver_sql(f"LOCK TABLE {last} IN ACCESS SHARE MODE")
+        runner = threading.Thread(target=contract)
+        runner.start()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # until contract waits for our lock
+            with db_engine.connect() as probe:
+                if probe.exec_driver_sql("SELECT count(*) FROM pg_locks "
+                                         "WHERE NOT granted").scalar():
+                    break
+            time.sleep(0.05)
+        request.exec_driver_sql(f"SELECT count(*) FROM {first}")  # waits for contract
+        request.rollback()
+    runner.join(60)
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["steps"], outcome
+    assert migration.check(db_engine) == (migration.CheckResult.UP_TO_DATE, [])
+    with db_engine.connect() as connection:
+        deadlocks = connection.exec_driver_sql(
+            "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+        ).scalar()
+    assert deadlocks > deadlocks_before  # the deadlock did happen, and contract lost it
