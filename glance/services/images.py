@@ -9,7 +9,7 @@ from oslo_log import log as logging
 
 from glance import exception, image_cache, notifier
 from glance import store as image_store
-from glance.db.sqlalchemy import api as db_api
+from glance.db.queries import ImageQuery
 from glance.domain import image as domain
 from glance.services import access
 from glance.services.data_removal import DataRemoval
@@ -65,7 +65,7 @@ class ImageService:
             return CONF.show_multiple_locations
         return self.access.may(context, "get_image_location", image)
 
-    def list(self, context, query: db_api.ImageQuery) -> "ImagePage":
+    def list(self, context, query: ImageQuery) -> "ImagePage":
         """One page of visible images.
 
         As in Glance, the database's page is then filtered by ``get_image``, so a

@@ -33,7 +33,7 @@ CleanUp = Callable[[dict[str, Any]], None]
 class TaskLifecycle:
     """Task rows through their states, and the background run of a task."""
 
-    def __init__(self, db=task_api) -> None:
+    def __init__(self, db) -> None:
         self.db = db
 
     def new_task(self, context, task_type: str, task_input: dict[str, Any],

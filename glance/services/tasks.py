@@ -13,7 +13,7 @@ from typing import Any
 
 from oslo_log import log as logging
 
-from glance.db.sqlalchemy import task_api
+from glance.db.queries import TaskQuery
 from glance.domain import task as domain
 from glance.services.task_lifecycle import CleanUp, Runner, TaskLifecycle
 
@@ -38,7 +38,7 @@ class TaskService:
     """Task operations, with policy and status rules applied."""
 
     def __init__(self, lifecycle: TaskLifecycle, task_types: Mapping[str, TaskType],
-                 enforcer, db=task_api) -> None:
+                 enforcer, db) -> None:
         self.lifecycle = lifecycle
         self.task_types = task_types
         self.policy = enforcer
@@ -70,7 +70,7 @@ class TaskService:
         self._authorize(context)
         return domain.Task.from_record(self.db.task_get(context, task_id))
 
-    def list(self, context, query: task_api.TaskQuery) -> list[domain.Task]:
+    def list(self, context, query: TaskQuery) -> list[domain.Task]:
         """One page of the caller's visible tasks."""
         self._authorize(context)
         return [domain.Task.from_record(r) for r in self.db.task_get_all(context, query)]
