@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from oslo_config import cfg
 from oslo_policy import policy as oslo_policy
 
+from glance import property_protection
 from glance.conf import dependencies, validate
 from glance.conf import image_import as import_conf
 from glance.conf import store as store_conf
@@ -121,6 +122,7 @@ def check(conf: cfg.ConfigOpts) -> None:
     dependencies.check(conf)
     check_directories(conf)
     check_policy_files(conf)
+    property_protection.check(conf)
 
 
 def check_listen(host: str, port: int) -> None:

@@ -136,6 +136,39 @@ service sits behind a proxy that does not send forwarding headers.
 Largest JSON request body, in bytes, accepted by metadata calls (create,
 update, members, tasks). Image data is not limited by this.
 """),
+    cfg.StrOpt(
+        "property_protection_file",
+        help="""
+The property protection file: which callers may create, read, update and delete
+which additional image properties. Unset (the default): no property is protected
+beyond the policy rules. A relative path is looked for next to the config files.
+A file that cannot be read or holds a malformed rule stops glance-api at start-up.
+
+Each section is a regular expression searched in property names (the first
+matching section decides; a property no section matches cannot be touched) with
+the keys ``create``, ``read``, ``update`` and ``delete``; see
+``property_protection_rule_format`` for their values, and the samples
+``etc/property-protections-roles.conf.sample`` and
+``etc/property-protections-policies.conf.sample``.
+
+Related options:
+    * property_protection_rule_format
+"""),
+    cfg.StrOpt(
+        "property_protection_rule_format",
+        default="roles",
+        choices=("roles", "policies"),
+        help="""
+How the property protection file names who may do an operation.
+
+Possible values:
+    * roles: a comma-separated list of roles (one of them is enough), ``@`` for
+      everyone or ``!`` for nobody
+    * policies: the name of one rule of the policy file
+
+Related options:
+    * property_protection_file
+"""),
 ]
 
 

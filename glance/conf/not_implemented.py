@@ -80,25 +80,6 @@ the image was staged here. glance does not proxy imports yet: every node that
 takes stage and import calls of one image must share the staging directory. A
 value is reported at start-up as not supported.
 """),
-    cfg.StrOpt(
-        "property_protection_file",
-        help="""
-Glance's property protection rules (which roles or policies may create, read,
-update or delete which image properties). glance does not enforce property
-protections: when this is set glance-api refuses to start, rather than let
-every user change the protected properties.
-
-Related options:
-    * property_protection_rule_format
-"""),
-    cfg.StrOpt(
-        "property_protection_rule_format",
-        default="roles",
-        choices=("roles", "policies"),
-        help="""
-Format of Glance's property protection file (see
-``property_protection_file``).
-"""),
 ]
 
 wsgi_opts = [

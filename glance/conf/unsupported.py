@@ -62,9 +62,6 @@ class Unsupported:
 
 TABLE: tuple[Unsupported, ...] = (
     # -- refused: ignoring them would weaken security or change what is stored ----------
-    Unsupported("DEFAULT", "property_protection_file", REFUSE,
-                "property protections are not enforced, so every user could change "
-                "the properties the file protects", _is_set),
     Unsupported("DEFAULT", "metadata_encryption_key", REFUSE,
                 "location URLs are stored unencrypted and encrypted ones cannot be "
                 "read", _is_set),
@@ -93,8 +90,6 @@ TABLE: tuple[Unsupported, ...] = (
     Unsupported("DEFAULT", "worker_self_reference_url", WARN,
                 "import calls are not proxied to the node that staged the data; nodes "
                 "must share the staging directory"),
-    Unsupported("DEFAULT", "property_protection_rule_format", WARN,
-                "property protections are not enforced"),
     Unsupported("image_format", "vmdk_allowed_types", WARN,
                 "images are not converted (a vmdk naming other files is always "
                 "refused)"),

@@ -1,5 +1,6 @@
 """Image metadata use cases: create, show, list, update (JSON-patch), delete, tags."""
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -7,10 +8,11 @@ from typing import Any
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from glance import exception, image_cache, notifier
+from glance import exception, image_cache, notifier, schema
 from glance import store as image_store
 from glance.db.queries import ImageQuery
 from glance.domain import image as domain
+from glance.property_protection import Protections
 from glance.services import access
 from glance.services.data_removal import DataRemoval
 from glance.services.location_patch import LocationPatch
@@ -41,15 +43,40 @@ def _check_quota(what: str, count: int, maximum: int) -> None:
         raise exception.LimitExceeded(what=what, attempted=count, maximum=maximum)
 
 
+def _check_protection(rules, context, name: str, operation: str) -> None:
+    """403 unless the property protections let the caller ``operation`` ``name``."""
+    if not rules.allows(context, name, operation):
+        raise exception.ReservedProperty(name=name)
+
+
+def _check_property_change(rules, context, image: domain.Image, change: Change) -> None:
+    """The property protections of one JSON-patch change of an additional property.
+
+    As in Glance, a property the caller may not read is absent to them: replacing
+    or removing it is 409 (no such property), adding it needs ``create``; a
+    readable one needs ``update`` to be set and ``delete`` to be removed.
+    """
+    name = change.path[0]
+    readable = name in image.extra and rules.allows(context, name, "read")
+    if change.op == "remove" or (change.op == "replace" and not readable):
+        if not readable:
+            raise exception.PropertyNotFound(name=name)
+        _check_protection(rules, context, name, "delete")
+    else:
+        _check_protection(rules, context, name, "update" if readable else "create")
+
+
 class ImageService:
     """Image metadata operations, with policy, quotas and status rules applied."""
 
     def __init__(self, db, enforcer, access_: access.ImageAccess,
-                 data_removal: DataRemoval, store=image_store) -> None:
+                 data_removal: DataRemoval, protections: Protections,
+                 store=image_store) -> None:
         self.db = db
         self.policy = enforcer
         self.access = access_
         self.data_removal = data_removal
+        self.protections = protections
         self.store = store
 
     # -- reads --------------------------------------------------------------------------
@@ -57,6 +84,18 @@ class ImageService:
     def get(self, context, image_id: str) -> domain.Image:
         """An image the caller may see; NotFound otherwise (never Forbidden)."""
         return self.access.get(context, image_id)
+
+    def as_seen_by(self, context, image: domain.Image) -> domain.Image:
+        """``image`` without the properties the caller may not read (property
+        protections); the image itself when protections are off."""
+        rules = self.protections.rules()
+        if rules is None or context is None:
+            return image
+        readable = {name: value for name, value in image.extra.items()
+                    if rules.allows(context, name, "read")}
+        if len(readable) == len(image.extra):
+            return image
+        return dataclasses.replace(image, extra=readable)
 
     def locations_visible(self, context, image: domain.Image) -> bool:
         """Whether the caller may read ``image``'s ``locations`` (only with
@@ -104,6 +143,10 @@ class ImageService:
         if chosen_id is not None:
             self.policy.authorize(context, "add_image_with_id", target)
         self._authorize_visibility(context, image, target)
+        rules = self.protections.rules()
+        if rules is not None:
+            for name in image.extra:
+                _check_protection(rules, context, name, "create")
         _check_quota("image properties", len(image.extra), CONF.image_property_quota)
         _check_quota("image tags", len(image.tags), CONF.image_tag_quota)
         if self.db.image_id_taken(image.id):
@@ -126,11 +169,14 @@ class ImageService:
         before_props, before_tags = len(image.extra), len(image.tags)
         location_patch = LocationPatch(context, image, target, self.db, self.policy,
                                        self.store)
+        rules = self.protections.rules()
         for change in changes:
             if change.path[0] == "locations":
                 location_patch.apply(change.op, change.path, change.value)
-            else:
-                self._apply(image, change)
+                continue
+            if rules is not None and change.path[0] not in schema.BASE_ATTRIBUTES:
+                _check_property_change(rules, context, image, change)
+            self._apply(image, change)
         if image.owner != before_owner and not context.is_admin:
             raise exception.Forbidden("Only administrators may change an image's owner.")
         if image.visibility != before_visibility:

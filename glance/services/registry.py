@@ -19,6 +19,7 @@ import threading
 from dataclasses import dataclass
 
 from glance import image_cache, policy
+from glance import property_protection as protection
 from glance import store as image_store
 from glance.db.sqlalchemy import api as db_api
 from glance.db.sqlalchemy import metadef_api, task_api
@@ -59,7 +60,8 @@ def build(db=db_api, task_db=task_api, metadef_db=metadef_api, enforcer=policy,
     enforcer, store and image cache modules)."""
     access = ImageAccess(db, enforcer)
     discovery = DiscoveryService(enforcer, store)
-    images = ImageService(db, enforcer, access, DataRemoval(db, store), store)
+    images = ImageService(db, enforcer, access, DataRemoval(db, store),
+                          protection.Protections(), store)
     lifecycle = TaskLifecycle(task_db)
     imports = ImportService(db, access, lifecycle, discovery, images, store)
     task_types = {

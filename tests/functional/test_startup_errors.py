@@ -230,6 +230,23 @@ def test_a_missing_policy_file_means_the_defaults(start_server, tmp_path):
 
 # -- the listening socket, the config file, the stores ------------------------------------
 
+# -- property protections -----------------------------------------------------------------
+
+@pytest.mark.parametrize(("content", "words"), [
+    (None, ["cannot be read"]),
+    ("[.*]\ncreate = @\nread = @\n", ["[.*] has no update, delete"]),
+    ("[x(]\ncreate = @\nread = @\nupdate = @\ndelete = @\n",
+     ["not a regular expression"]),
+], ids=["missing", "missing-keys", "bad-regex"])
+def test_unusable_property_protection_file(tmp_path, content, words):
+    path = tmp_path / "property-protections.conf"
+    if content is not None:
+        path.write_text(content)
+    config = _config(tmp_path, {"DEFAULT": {"property_protection_file": str(path)}})
+    assert_start_up_error(run_glance_api(config), "[DEFAULT] property_protection_file",
+                          str(path), *words)
+
+
 def test_port_in_use(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

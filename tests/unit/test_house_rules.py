@@ -87,6 +87,7 @@ LAYERS = {
     "glance.notifier": INFRASTRUCTURE,
     "glance.format_inspection": INFRASTRUCTURE,
     "glance.quota": INFRASTRUCTURE,
+    "glance.property_protection": INFRASTRUCTURE,
     "glance.image_cache": INFRASTRUCTURE,
     "glance.metadefs": INFRASTRUCTURE,
     "glance.services": SERVICES,

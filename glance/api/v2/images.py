@@ -188,11 +188,15 @@ class ImagesController:
         self.discovery = discovery
 
     def _shown(self, request: wsgi.Request, image: Image) -> ShownImage:
-        return ShownImage(image, self.service.locations_visible(request.context, image))
+        context = request.context
+        return ShownImage(self.service.as_seen_by(context, image),
+                          self.service.locations_visible(context, image))
 
     def create(self, request: wsgi.Request, attributes: dict[str, Any]) -> CreatedImage:
-        image = self.service.create(request.context, attributes)
-        return CreatedImage(image, self.service.locations_visible(request.context, image),
+        context = request.context
+        image = self.service.create(context, attributes)
+        return CreatedImage(self.service.as_seen_by(context, image),
+                            self.service.locations_visible(context, image),
                             self.discovery.import_methods(),
                             self.discovery.writable_store_ids())
 
