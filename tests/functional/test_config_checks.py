@@ -92,12 +92,11 @@ def test_an_unreadable_file_is_one_line(tmp_path):
 
 @pytest.mark.parametrize("entry_point", ("glance-api", "wsgi"))
 @pytest.mark.parametrize(("section", "option", "value"), [
-    ("DEFAULT", "property_protection_file", "/etc/glance/property-protections.conf"),
     ("DEFAULT", "metadata_encryption_key", "0123456789abcdef0123456789abcdef"),
     ("DEFAULT", "use_keystone_limits", "true"),
     ("image_import_opts", "image_import_plugins", "[image_conversion]"),
     ("taskflow_executor", "conversion_format", "raw"),
-], ids=["property-protection", "metadata-encryption", "keystone-limits", "import-plugins",
+], ids=["metadata-encryption", "keystone-limits", "import-plugins",
         "conversion-format"])
 def test_unsupported_security_options_refuse_to_start(tmp_path, entry_point, section,
                                                       option, value):
@@ -109,7 +108,8 @@ def test_unsupported_security_options_refuse_to_start(tmp_path, entry_point, sec
 
 
 def test_glance_manage_checks_values_but_serves_no_api(tmp_path):
-    refused_by_the_api = _config(tmp_path, "DEFAULT", "property_protection_file", "/x")
+    refused_by_the_api = _config(tmp_path, "DEFAULT", "metadata_encryption_key",
+                                 "0123456789abcdef0123456789abcdef")
     (tmp_path / "state").mkdir()
     result = run_entry_point("glance-manage", refused_by_the_api)
     assert result.returncode == 0, result.stderr
