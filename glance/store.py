@@ -5,6 +5,9 @@ Single-store (``[glance_store] stores``/``default_store``) and multi-store
 glance_store has (file, http, rbd, swift, s3, cinder, vmware) is reached by
 configuration. Store errors become glance exceptions here.
 
+Data of the s3 store moves through glance/s3_store.py (parallel multipart uploads,
+ranged reads); glance_store's s3 driver still owns its configuration and URLs.
+
 Writing to the file store skips the driver's ``add`` and writes the file itself,
 in the driver's own data directory and under the same URL the driver would
 produce: the driver hashes md5 and the os_hash in the writing thread, which caps
@@ -29,7 +32,7 @@ from glance_store._drivers import filesystem
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from glance import exception
+from glance import exception, s3_store
 from glance.conf import store as store_conf
 
 CONF = cfg.CONF
@@ -57,7 +60,22 @@ def init() -> None:
     else:
         glance_store.create_stores(CONF)
         glance_store.verify_default_store()
+    _check_s3_stores()
     _initialized = True
+
+
+def _check_s3_stores() -> None:
+    """S3 credentials the endpoint refuses are a start-up error (glance/s3_store.py)."""
+    if is_multi_store():
+        found = [(backend, _driver(backend)) for backend in store_ids()]
+    else:
+        try:
+            found = [("glance_store", glance_store.backend.get_store_from_scheme("s3"))]
+        except store_exc.UnknownScheme:
+            found = []
+    for section, driver in found:
+        if s3_store.handles(driver):
+            s3_store.check(driver, section)
 
 
 def reset() -> None:
@@ -204,6 +222,22 @@ def _unlink(path: str) -> None:
         LOG.error("Cannot remove partial image data %s: %s", path, err)
 
 
+def _hashed(chunks: Iterable[bytes], hasher: ParallelHasher) -> Iterator[bytes]:
+    for chunk in chunks:
+        hasher.update(chunk)
+        yield chunk
+
+
+def _write_s3(driver, image_id: str, chunks: Iterable[bytes], size: int | None,
+              hashing_algo: str, backend: str | None) -> StoredData:
+    hasher = ParallelHasher(hashing_algo)
+    try:
+        url, written = s3_store.add(driver, image_id, _hashed(chunks, hasher), size)
+    finally:
+        checksum, os_hash = hasher.finish()
+    return StoredData(url, written, checksum, os_hash, {"store": backend} if backend else {})
+
+
 def add(image_id: str, chunks: Iterable[bytes], size: int | None, hashing_algo: str,
         backend: str | None = None, context=None) -> StoredData:
     """Store a stream of chunks; on any error nothing is left in the store.
@@ -215,6 +249,8 @@ def add(image_id: str, chunks: Iterable[bytes], size: int | None, hashing_algo: 
     driver = _driver(backend)
     if isinstance(driver, filesystem.Store):
         return _write_file(driver, image_id, chunks, size, hashing_algo, backend)
+    if s3_store.handles(driver):
+        return _write_s3(driver, image_id, chunks, size, hashing_algo, backend)
     try:
         if is_multi_store():
             url, written, checksum, os_hash, metadata = multi_backend.add_with_multihash(
@@ -253,10 +289,29 @@ def local_path(location: dict[str, Any]) -> str | None:
     return path if os.path.isfile(path) else None
 
 
+def _s3_target(url: str, backend: str | None):
+    """(driver, glance_store Location) when ``url`` is an s3 store's, else None."""
+    if not url.startswith(("s3://", "s3+http://", "s3+https://")):
+        return None
+    try:
+        if is_multi_store():
+            parsed = store_location.get_location_from_uri_and_backend(url, backend,
+                                                                      conf=CONF)
+            driver = _driver(backend)
+        else:
+            parsed = store_location.get_location_from_uri(url, conf=CONF)
+            driver = glance_store.backend.get_store_from_uri(url)
+    except (store_exc.GlanceStoreException, exception.UnknownStore):
+        return None  # glance_store's own call reports it
+    return (driver, parsed) if s3_store.handles(driver) else None
+
+
 def get(location: dict[str, Any], offset: int = 0, length: int | None = None,
         context=None) -> Iterator[bytes]:
     """An iterator over ``length`` bytes (or all) of a location's data from ``offset``."""
     url, backend = location["url"], _backend_of(location)
+    if (s3 := _s3_target(url, backend)) is not None:
+        return s3_store.get(*s3, offset=offset, length=length)
     try:
         if is_multi_store():
             data, _size = multi_backend.get(url, backend, offset=offset,
@@ -277,6 +332,8 @@ def supports_ranges(location: dict[str, Any]) -> bool:
     """Whether the location's store can read from an offset (glance_store's
     READ_RANDOM capability); the http store, for one, cannot."""
     url, backend = location["url"], _backend_of(location)
+    if _s3_target(url, backend) is not None:
+        return True  # ranged GETs (glance/s3_store.py)
     try:
         if backend:
             driver = multi_backend.get_store_from_store_identifier(backend)
@@ -292,6 +349,13 @@ def supports_ranges(location: dict[str, Any]) -> bool:
 def delete(location: dict[str, Any], context=None) -> None:
     """Remove a location's data; missing data is not an error."""
     url, backend = location["url"], _backend_of(location)
+    if (s3 := _s3_target(url, backend)) is not None:
+        try:
+            if not s3_store.delete(*s3):
+                LOG.info("Image data at %s was already gone", url)
+        except exception.GlanceException as err:
+            LOG.error("Cannot delete image data at %s: %s", url, err)
+        return
     try:
         if is_multi_store():
             multi_backend.delete(url, backend, context=context)
@@ -310,6 +374,13 @@ def remove(location: dict[str, Any], context=None) -> bool:
     keeps such a location for its next run).
     """
     url, backend = location["url"], _backend_of(location)
+    if (s3 := _s3_target(url, backend)) is not None:
+        try:
+            return s3_store.delete(*s3)
+        except exception.StoreFailure:
+            raise
+        except exception.GlanceException as err:
+            raise exception.StoreFailure(reason=str(err)) from err
     try:
         if is_multi_store():
             multi_backend.delete(url, backend, context=context)
@@ -320,6 +391,17 @@ def remove(location: dict[str, Any], context=None) -> bool:
     except Exception as err:  # noqa: BLE001 - drivers raise more than store errors
         raise exception.StoreFailure(reason=f"{type(err).__name__}: {err}") from err
     return True
+
+
+def remove_partial(image_id: str, backend: str | None) -> None:
+    """Remove what an upload killed with its process left in a store that keeps it
+    elsewhere than a file (S3: its multipart uploads); see upload_recovery."""
+    try:
+        driver = _driver(backend or default_backend())
+    except exception.GlanceException:
+        return
+    if s3_store.handles(driver):
+        s3_store.remove_partial(driver, image_id)
 
 
 # -- locations given by users ------------------------------------------------------------

@@ -96,11 +96,13 @@ def _alive(pid: int, started: int | None = None) -> bool:
 
 
 def _remove_partial_file(image_id: str, backend: str | None) -> None:
-    """Delete what a dead upload left in a file store (other stores clean up)."""
+    """Delete what a dead upload left in a file store (or an S3 store: its multipart
+    uploads and object, glance/s3_store.py)."""
     try:
         driver = image_store._driver(backend or image_store.default_backend())
     except exception.GlanceException:
         return
+    image_store.remove_partial(image_id, backend)
     directories = [getattr(driver, "datadir", None)]
     directories += [d for paths in getattr(driver, "priority_data_map", {}).values()
                     for d in paths]

@@ -82,6 +82,7 @@ LAYERS = {
     "glance.domain": DOMAIN,
     "glance.db": INFRASTRUCTURE,
     "glance.store": INFRASTRUCTURE,
+    "glance.s3_store": INFRASTRUCTURE,
     "glance.policy": INFRASTRUCTURE,
     "glance.policies": INFRASTRUCTURE,
     "glance.notifier": INFRASTRUCTURE,
