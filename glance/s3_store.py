@@ -27,6 +27,7 @@ import math
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent import futures
+from dataclasses import dataclass, field
 from typing import Any
 
 from glance_store import capabilities
@@ -47,59 +48,107 @@ DENIED_CODES = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch",
 FULL_CODES = {"QuotaExceeded", "EntityTooLarge", "InsufficientCapacity"}
 MISSING_CODES = {"404", "NoSuchKey", "NoSuchBucket", "NotFound"}
 
-_clients: dict[int, Any] = {}
-_clients_lock = threading.Lock()
 
 
-# -- which driver, which client ----------------------------------------------------------
+# -- which driver, which settings, which client ------------------------------------------
 
 def handles(driver: Any) -> bool:
     """Whether ``driver`` is glance_store's s3 driver (and boto3 is there)."""
     return isinstance(driver, s3_driver.Store) and s3_driver.boto_session is not None
 
 
-def _option(driver: Any, name: str) -> Any:
-    return driver._option_get(name)
+@dataclass(frozen=True)
+class Settings:
+    """One s3 store's options, read once from its configured glance_store driver
+    (reading them through the driver costs milliseconds each)."""
+
+    section: str                 # the config section: the store id, or glance_store
+    writable: bool               # the driver configured for adding (WRITE_ACCESS)
+    scheme: str                  # s3 or s3+https
+    endpoint: str                # s3_store_host with its http(s):// scheme
+    access_key: str
+    secret_key: str
+    region: str                  # s3_store_region_name ('' when unset)
+    aws_region: str              # the region glance_store derives from an AWS host
+    bucket: str
+    url_format: str              # s3_store_bucket_url_format
+    cacert: str
+    large_object_size: int       # bytes
+    chunk_size: int              # bytes
+    threads: int
+    create_bucket: bool
+    checksums: tuple[str, str]   # request calculation, response validation
+    driver: Any = field(compare=False, repr=False)
 
 
-def _config(driver: Any) -> Any:
-    """botocore Config as glance_store builds it, with a connection per upload thread
-    and timeouts, so a dead endpoint fails a request instead of hanging it."""
-    checksums = {}
-    if _option(driver, "s3_store_enable_data_integrity_protection"):
-        checksums = {
-            "request_checksum_calculation":
-                _option(driver, "s3_store_request_checksum_calculation"),
-            "response_checksum_validation":
-                _option(driver, "s3_store_response_checksum_validation")}
-    else:
-        checksums = {"request_checksum_calculation": "when_required",
-                     "response_checksum_validation": "when_required"}
-    return s3_driver.boto_client.Config(
-        s3={"addressing_style": _option(driver, "s3_store_bucket_url_format")},
-        max_pool_connections=max(10, driver.s3_store_thread_pools + 2),
+_settings: dict[str | None, Settings] = {}
+_clients: dict[Settings, Any] = {}
+_lock = threading.Lock()
+
+
+def settings(driver: Any) -> Settings:
+    """The store's :class:`Settings` (cached per store until :func:`forget`)."""
+    with _lock:
+        found = _settings.get(driver.backend_group)
+    if found is not None:
+        return found
+    option = driver._option_get
+    writable = driver.is_capable(capabilities.BitMasks.WRITE_ACCESS)
+    checksums = ("when_required", "when_required")
+    if option("s3_store_enable_data_integrity_protection"):
+        checksums = (option("s3_store_request_checksum_calculation"),
+                     option("s3_store_response_checksum_validation"))
+    made = Settings(
+        section=driver.backend_group or "glance_store", writable=writable,
+        scheme=getattr(driver, "scheme", "s3"),
+        endpoint=getattr(driver, "full_s3_host", ""),
+        access_key=getattr(driver, "access_key", ""),
+        secret_key=getattr(driver, "secret_key", ""),
+        region=getattr(driver, "region_name", "") or "",
+        aws_region=s3_driver.get_s3_location(getattr(driver, "s3_host", "")),
+        bucket=getattr(driver, "bucket", ""), url_format=option("s3_store_bucket_url_format"),
+        cacert=option("s3_store_cacert") or "",
+        large_object_size=getattr(driver, "s3_store_large_object_size", 0),
+        chunk_size=max(getattr(driver, "s3_store_large_object_chunk_size", 0), MIN_PART),
+        threads=max(getattr(driver, "s3_store_thread_pools", 1), 1),
+        create_bucket=bool(option("s3_store_create_bucket_on_put")), checksums=checksums,
+        driver=driver)
+    if writable:
+        with _lock:
+            _settings[driver.backend_group] = made
+    return made
+
+
+def forget() -> None:
+    """Drop the cached settings and clients (the store configuration changed)."""
+    with _lock:
+        _settings.clear()
+        _clients.clear()
+
+
+def client(store: Settings) -> Any:
+    """The store's boto3 S3 client, one per process and settings (thread-safe)."""
+    with _lock:
+        found = _clients.get(store)
+    if found is not None:
+        return found
+    session = s3_driver.boto_session.Session(aws_access_key_id=store.access_key,
+                                             aws_secret_access_key=store.secret_key)
+    # As glance_store: a known AWS host picks its region, else the endpoint is used.
+    region = store.region or store.aws_region or None
+    endpoint = None if store.aws_region and not store.region else store.endpoint
+    config = s3_driver.boto_client.Config(
+        s3={"addressing_style": store.url_format},
+        request_checksum_calculation=store.checksums[0],
+        response_checksum_validation=store.checksums[1],
+        max_pool_connections=max(10, store.threads + 2),
         connect_timeout=10, read_timeout=120,
-        retries={"max_attempts": 3, "mode": "standard"}, **checksums)
-
-
-def client(driver: Any) -> Any:
-    """The store's boto3 S3 client (one per driver; boto3 clients are thread-safe)."""
-    key = id(driver)
-    with _clients_lock:
-        found = _clients.get(key)
-        if found is not None and found[0] is driver:
-            return found[1]
-        session = s3_driver.boto_session.Session(aws_access_key_id=driver.access_key,
-                                                 aws_secret_access_key=driver.secret_key)
-        aws_region = s3_driver.get_s3_location(driver.s3_host)
-        region = driver.region_name or aws_region or None
-        endpoint = None if aws_region and not driver.region_name else driver.full_s3_host
-        cacert = _option(driver, "s3_store_cacert")
-        made = session.client("s3", endpoint_url=endpoint, region_name=region,
-                              use_ssl=driver.scheme == "s3+https",
-                              verify=cacert or None, config=_config(driver))
-        _clients[key] = (driver, made)
-        return made
+        retries={"max_attempts": 3, "mode": "standard"})
+    made = session.client("s3", endpoint_url=endpoint, region_name=region,
+                          use_ssl=store.scheme == "s3+https",
+                          verify=store.cacert or None, config=config)
+    with _lock:
+        return _clients.setdefault(store, made)
 
 
 def _code(err: Exception) -> str:
@@ -124,42 +173,45 @@ def _is_missing(err: Exception) -> bool:
 
 # -- start-up check ----------------------------------------------------------------------
 
-def check(driver: Any, section: str) -> None:
-    """One HEAD of the bucket at start-up: credentials S3 refuses are a one-line
-    RuntimeError naming ``section``'s options; an endpoint that does not answer and
-    a missing bucket that will not be created are logged (S3 may come later)."""
-    if not driver.is_capable(capabilities.BitMasks.WRITE_ACCESS):
+def check(driver: Any) -> None:
+    """At start-up: a store glance_store could not configure, and credentials S3
+    refuses, are one-line RuntimeErrors naming the section's options; an endpoint that
+    does not answer and a missing bucket that will not be created are logged (S3 may
+    come later, the bucket may be created)."""
+    store = settings(driver)
+    if not store.writable:
         try:
             driver.configure_add()
         except store_exc.BadStoreConfiguration as err:
-            raise RuntimeError(f"[{section}] {err.msg}") from None
+            raise RuntimeError(f"[{store.section}] {err.msg}") from None
+        store = settings(driver)
     try:
-        client(driver).head_bucket(Bucket=driver.bucket)
+        client(store).head_bucket(Bucket=store.bucket)
     except s3_driver.boto_exceptions.ClientError as err:
         code = _code(err)
         if code in ("403", *DENIED_CODES):
             raise RuntimeError(
-                f"[{section}] s3_store_access_key / s3_store_secret_key: S3 at "
-                f"{driver.full_s3_host} refuses them for bucket {driver.bucket} ({code}"
-                f"; s3_store_region_name = {driver.region_name or '(unset)'})") from None
-        if code in MISSING_CODES and not _option(driver, "s3_store_create_bucket_on_put"):
+                f"[{store.section}] s3_store_access_key / s3_store_secret_key: S3 at "
+                f"{store.endpoint} refuses them for bucket {store.bucket} (HTTP {code}; "
+                f"s3_store_region_name = {store.region or '(unset)'})") from None
+        if code in MISSING_CODES and not store.create_bucket:
             LOG.warning("[%s] bucket %s does not exist and s3_store_create_bucket_on_put "
                         "is false: uploads to this store fail until it is created",
-                        section, driver.bucket)
+                        store.section, store.bucket)
         elif code not in MISSING_CODES:
-            LOG.warning("[%s] S3 answered %s for bucket %s", section, code, driver.bucket)
+            LOG.warning("[%s] S3 answered %s for bucket %s", store.section, code,
+                        store.bucket)
     except s3_driver.boto_exceptions.BotoCoreError as err:
-        LOG.warning("[%s] S3 at %s cannot be reached now: %s", section, driver.full_s3_host,
-                    err)
+        LOG.warning("[%s] S3 at %s cannot be reached now: %s", store.section,
+                    store.endpoint, err)
 
 
 # -- add ---------------------------------------------------------------------------------
 
-def part_size(driver: Any, size: int | None, number: int) -> int:
-    """Bytes of part ``number`` (1-based): the configured chunk size, enough larger
-    for a known ``size`` to fit in 10,000 parts; without a size it doubles every
-    1,000 parts (S3 takes parts of different sizes)."""
-    chunk = max(driver.s3_store_large_object_chunk_size, MIN_PART)
+def part_size(chunk: int, size: int | None, number: int) -> int:
+    """Bytes of part ``number`` (1-based): ``chunk`` (the configured part size),
+    enough larger for a known ``size`` to fit in 10,000 parts; without a size it
+    doubles every 1,000 parts (S3 takes parts of different sizes)."""
     if size:
         return max(chunk, math.ceil(math.ceil(size / MAX_PARTS) / MiB) * MiB)
     return chunk * 2 ** ((number - 1) // GROWTH_EVERY)
@@ -200,25 +252,26 @@ class _Blocks:
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-def _bucket_ready(driver: Any, s3: Any, bucket: str) -> None:
+def _bucket_ready(store: Settings, s3: Any) -> None:
     """The bucket exists, created when ``s3_store_create_bucket_on_put`` says so."""
+    bucket = store.bucket
     try:
         s3.head_bucket(Bucket=bucket)
         return
     except s3_driver.boto_exceptions.ClientError as err:
         if not _is_missing(err):
             raise _translate(err, f"open bucket {bucket}") from err
-    if not _option(driver, "s3_store_create_bucket_on_put"):
+    if not store.create_bucket:
         raise exception.StoreFailure(
             reason=f"the bucket {bucket} does not exist; create it or set "
-                   "s3_store_create_bucket_on_put")
-    region = driver.region_name or s3_driver.get_s3_location(driver.s3_host)
+                   f"[{store.section}] s3_store_create_bucket_on_put")
+    region = store.region or store.aws_region
     kwargs = {"CreateBucketConfiguration": {"LocationConstraint": region}} if region else {}
     try:
         s3.create_bucket(Bucket=bucket, **kwargs)
         LOG.info("Created bucket %s", bucket)
     except s3_driver.boto_exceptions.ClientError as err:
-        if _code(err) not in ("BucketAlreadyOwnedByYou",):
+        if _code(err) != "BucketAlreadyOwnedByYou":
             raise _translate(err, f"create bucket {bucket}") from err
 
 
@@ -232,49 +285,50 @@ def _absent(s3: Any, bucket: str, key: str) -> None:
     raise exception.Conflict(f"Image data for {key} already exists.")
 
 
-def add(driver: Any, image_id: str, chunks: Iterable[bytes],
+def add(store: Settings, image_id: str, chunks: Iterable[bytes],
         size: int | None) -> tuple[str, int]:
     """Store ``chunks`` as object ``image_id``; (location URL, bytes written).
 
     Nothing stays in the bucket when this raises; exceptions raised by ``chunks``
     propagate unchanged.
     """
-    if not driver.is_capable(capabilities.BitMasks.WRITE_ACCESS):
+    if not store.writable:
         raise exception.StoreAddDisabled()
-    s3, bucket, key = client(driver), driver.bucket, str(image_id)
+    s3, key = client(store), str(image_id)
     try:
-        _bucket_ready(driver, s3, bucket)
-        _absent(s3, bucket, key)
+        _bucket_ready(store, s3)
+        _absent(s3, store.bucket, key)
     except s3_driver.boto_exceptions.BotoCoreError as err:
         raise exception.StoreFailure(reason=f"S3 cannot be reached: {err}") from err
     url = s3_driver.StoreLocation(
-        store_specs={"scheme": driver.scheme, "bucket": bucket, "key": key,
-                     "s3serviceurl": driver.full_s3_host},
-        conf=driver.conf, backend_group=driver.backend_group).get_uri()
+        store_specs={"scheme": store.scheme, "bucket": store.bucket, "key": key,
+                     "s3serviceurl": store.endpoint},
+        conf=store.driver.conf, backend_group=store.driver.backend_group).get_uri()
     blocks = _Blocks(chunks)
-    single = size is not None and 0 < size < driver.s3_store_large_object_size
-    first = blocks.read(size if single and size else part_size(driver, size, 1))
+    # A known size under s3_store_large_object_size is one PUT, as in glance_store.
+    single = size is not None and 0 < size < store.large_object_size
+    first = blocks.read(size if single and size else part_size(store.chunk_size, size, 1))
     if blocks.done:
         try:
-            s3.put_object(Bucket=bucket, Key=key, Body=first)
+            s3.put_object(Bucket=store.bucket, Key=key, Body=first)
         except (s3_driver.boto_exceptions.ClientError,
                 s3_driver.boto_exceptions.BotoCoreError) as err:
             raise _translate(err, f"write {key}") from err
         return url, len(first)
-    return url, _multipart(driver, s3, bucket, key, first, blocks, size)
+    return url, _multipart(store, s3, key, first, blocks, size)
 
 
-def _multipart(driver: Any, s3: Any, bucket: str, key: str, first: bytes, blocks: _Blocks,
+def _multipart(store: Settings, s3: Any, key: str, first: bytes, blocks: _Blocks,
                size: int | None) -> int:
-    """Upload ``first`` and the rest of ``blocks`` as parts on the store's threads;
-    abort the multipart upload on any failure."""
+    """Upload ``first`` and the rest of ``blocks`` as parts on the store's threads,
+    at most ``threads`` parts in flight; abort the multipart upload on any failure."""
+    bucket = store.bucket
     try:
         upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
     except (s3_driver.boto_exceptions.ClientError,
             s3_driver.boto_exceptions.BotoCoreError) as err:
         raise _translate(err, f"start a multipart upload of {key}") from err
-    threads = driver.s3_store_thread_pools
-    slots = threading.BoundedSemaphore(threads)
+    slots = threading.BoundedSemaphore(store.threads)
     pending: list[futures.Future] = []
     written = 0
 
@@ -286,9 +340,11 @@ def _multipart(driver: Any, s3: Any, bucket: str, key: str, first: bytes, blocks
         finally:
             slots.release()
 
-    executor = futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="s3-part")
+    executor = futures.ThreadPoolExecutor(max_workers=store.threads,
+                                          thread_name_prefix="s3-part")
     try:
         number, data = 1, first
+        del first
         while True:
             slots.acquire()
             failed = [f for f in pending if f.done() and f.exception()]
@@ -297,13 +353,10 @@ def _multipart(driver: Any, s3: Any, bucket: str, key: str, first: bytes, blocks
                 failed[0].result()
             pending.append(executor.submit(send, number, data))
             written += len(data)
-            del data
             if blocks.done:
                 break
             number += 1
-            data = blocks.read(part_size(driver, size, number))
-            if not data:
-                break
+            data = blocks.read(part_size(store.chunk_size, size, number))
         parts = [f.result() for f in pending]
         s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id,
                                      MultipartUpload={"Parts": parts})
@@ -328,16 +381,10 @@ def _abort(s3: Any, bucket: str, key: str, upload_id: str) -> None:
 
 # -- read / delete -----------------------------------------------------------------------
 
-def _bucket_key(location: Any) -> tuple[str, str]:
-    where = location.store_location
-    return where.bucket, where.key
-
-
-def get(driver: Any, location: Any, offset: int = 0,
+def get(store: Settings, bucket: str, key: str, offset: int = 0,
         length: int | None = None) -> Iterator[bytes]:
     """``length`` bytes (all when None) of the object from ``offset``: a ranged GET
     when part of it is asked. NotFound when the object is gone."""
-    bucket, key = _bucket_key(location)
     if length == 0:
         return iter(())
     kwargs = {}
@@ -345,7 +392,7 @@ def get(driver: Any, location: Any, offset: int = 0,
         last = "" if length is None else str(offset + length - 1)
         kwargs["Range"] = f"bytes={offset}-{last}"
     try:
-        answer = client(driver).get_object(Bucket=bucket, Key=key, **kwargs)
+        answer = client(store).get_object(Bucket=bucket, Key=key, **kwargs)
     except s3_driver.boto_exceptions.ClientError as err:
         if _is_missing(err):
             raise exception.NotFound(
@@ -367,27 +414,29 @@ def _stream(body: Any, key: str) -> Iterator[bytes]:
         body.close()
 
 
-def delete(driver: Any, location: Any) -> bool:
+def delete(store: Settings, bucket: str, key: str) -> bool:
     """Delete the object: True when it was there, False when it was already gone."""
-    bucket, key = _bucket_key(location)
-    s3 = client(driver)
+    s3 = client(store)
     try:
         s3.head_object(Bucket=bucket, Key=key)
     except s3_driver.boto_exceptions.ClientError as err:
         if _is_missing(err):
             return False
         raise _translate(err, f"look up {key}") from err
+    except s3_driver.boto_exceptions.BotoCoreError as err:
+        raise exception.StoreFailure(reason=f"S3 cannot be reached: {err}") from err
     try:
         s3.delete_object(Bucket=bucket, Key=key)
-    except s3_driver.boto_exceptions.ClientError as err:
+    except (s3_driver.boto_exceptions.ClientError,
+            s3_driver.boto_exceptions.BotoCoreError) as err:
         raise _translate(err, f"delete {key}") from err
     return True
 
 
-def remove_partial(driver: Any, image_id: str) -> None:
+def remove_partial(store: Settings, image_id: str) -> None:
     """Abort the multipart uploads of object ``image_id`` and delete the object (an
     upload whose process died; the image never went active with it)."""
-    s3, bucket, key = client(driver), driver.bucket, str(image_id)
+    s3, bucket, key = client(store), store.bucket, str(image_id)
     try:
         listed = s3.list_multipart_uploads(Bucket=bucket, Prefix=key)
         for upload in listed.get("Uploads", []):

@@ -39,6 +39,7 @@ CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
 _HASH_QUEUE_DEPTH = 4
 _initialized = False
+_s3_drivers: dict[str | None, Any] = {}  # store id -> s3_store.Settings (None: not s3)
 
 
 # -- set-up ------------------------------------------------------------------------------
@@ -73,15 +74,17 @@ def _check_s3_stores() -> None:
             found = [("glance_store", glance_store.backend.get_store_from_scheme("s3"))]
         except store_exc.UnknownScheme:
             found = []
-    for section, driver in found:
+    for _section, driver in found:
         if s3_store.handles(driver):
-            s3_store.check(driver, section)
+            s3_store.check(driver)
 
 
 def reset() -> None:
     """Forget the stores (tests that change the store configuration)."""
     global _initialized  # noqa: PLW0603 - process-wide on purpose: glance_store is global
     _initialized = False
+    _s3_drivers.clear()
+    s3_store.forget()
     store_location.SCHEME_TO_CLS_MAP.clear()
     store_location.SCHEME_TO_CLS_BACKEND_MAP.clear()
 
@@ -232,7 +235,8 @@ def _write_s3(driver, image_id: str, chunks: Iterable[bytes], size: int | None,
               hashing_algo: str, backend: str | None) -> StoredData:
     hasher = ParallelHasher(hashing_algo)
     try:
-        url, written = s3_store.add(driver, image_id, _hashed(chunks, hasher), size)
+        url, written = s3_store.add(s3_store.settings(driver), image_id,
+                                    _hashed(chunks, hasher), size)
     finally:
         checksum, os_hash = hasher.finish()
     return StoredData(url, written, checksum, os_hash, {"store": backend} if backend else {})
@@ -289,21 +293,29 @@ def local_path(location: dict[str, Any]) -> str | None:
     return path if os.path.isfile(path) else None
 
 
-def _s3_target(url: str, backend: str | None):
-    """(driver, glance_store Location) when ``url`` is an s3 store's, else None."""
+def _s3_target(url: str, backend: str | None) -> tuple[Any, str, str] | None:
+    """(s3 store settings, bucket, key) when ``url`` is an s3 store's, else None.
+
+    The settings are looked up once per store: glance_store configures a new driver
+    for every lookup, which costs tens of milliseconds a request."""
     if not url.startswith(("s3://", "s3+http://", "s3+https://")):
         return None
     try:
         if is_multi_store():
             parsed = store_location.get_location_from_uri_and_backend(url, backend,
                                                                       conf=CONF)
-            driver = _driver(backend)
+            driver = _driver(backend) if backend not in _s3_drivers else None
         else:
             parsed = store_location.get_location_from_uri(url, conf=CONF)
-            driver = glance_store.backend.get_store_from_uri(url)
+            driver = (glance_store.backend.get_store_from_uri(url)
+                      if backend not in _s3_drivers else None)
     except (store_exc.GlanceStoreException, exception.UnknownStore):
         return None  # glance_store's own call reports it
-    return (driver, parsed) if s3_store.handles(driver) else None
+    if driver is not None:
+        _s3_drivers[backend] = s3_store.settings(driver) if s3_store.handles(driver) else None
+    found = _s3_drivers[backend]
+    where = parsed.store_location
+    return (found, where.bucket, where.key) if found is not None else None
 
 
 def get(location: dict[str, Any], offset: int = 0, length: int | None = None,
@@ -401,7 +413,7 @@ def remove_partial(image_id: str, backend: str | None) -> None:
     except exception.GlanceException:
         return
     if s3_store.handles(driver):
-        s3_store.remove_partial(driver, image_id)
+        s3_store.remove_partial(s3_store.settings(driver), image_id)
 
 
 # -- locations given by users ------------------------------------------------------------
