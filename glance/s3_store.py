@@ -24,6 +24,7 @@ S3 errors become glance exceptions here.
 """
 
 import math
+import os
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent import futures
@@ -124,6 +125,16 @@ def forget() -> None:
     with _lock:
         _settings.clear()
         _clients.clear()
+
+
+def _after_fork() -> None:
+    """A forked worker makes its own clients: their pooled connections are not shared."""
+    global _lock  # noqa: PLW0603 - a lock held at fork time stays held in the child
+    _lock = threading.Lock()
+    _clients.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def client(store: Settings) -> Any:
