@@ -29,7 +29,7 @@ from glance_store._drivers import filesystem
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from glance import exception
+from glance import exception, store_rbd
 from glance.conf import store as store_conf
 
 CONF = cfg.CONF
@@ -195,6 +195,33 @@ def _write_file(driver, image_id: str, chunks: Iterable[bytes], size: int | None
     return StoredData(f"file://{path}", written, checksum, os_hash, metadata)
 
 
+def _write_rbd(driver, image_id: str, chunks: Iterable[bytes], size: int | None,
+               hashing_algo: str, backend: str | None) -> StoredData:
+    """RBD images through glance.store_rbd (pipelined writes), hashed on two threads."""
+    hasher = ParallelHasher(hashing_algo)
+    try:
+        url, written = store_rbd.write(driver, str(image_id), chunks, size, hasher.update)
+    except BaseException as err:
+        hasher.finish()
+        if isinstance(err, store_rbd.binding_errors()):
+            raise exception.StoreFailure(reason=f"{type(err).__name__}: {err}") from err
+        raise
+    checksum, os_hash = hasher.finish()
+    return StoredData(url, written, checksum, os_hash, {"store": backend} if backend else {})
+
+
+def _rbd_driver(location: dict[str, Any]):
+    """The rbd driver a ``rbd://`` location belongs to, else None."""
+    if not location["url"].startswith("rbd://"):
+        return None
+    try:
+        driver = (_driver(_backend_of(location)) if is_multi_store()
+                  else glance_store.backend.get_store_from_uri(location["url"]))
+    except (exception.UnknownStore, store_exc.GlanceStoreException):
+        return None
+    return driver if store_rbd.handles(driver) else None
+
+
 def _unlink(path: str) -> None:
     try:
         os.unlink(path)
@@ -215,6 +242,8 @@ def add(image_id: str, chunks: Iterable[bytes], size: int | None, hashing_algo: 
     driver = _driver(backend)
     if isinstance(driver, filesystem.Store):
         return _write_file(driver, image_id, chunks, size, hashing_algo, backend)
+    if store_rbd.handles(driver):
+        return _write_rbd(driver, image_id, chunks, size, hashing_algo, backend)
     try:
         if is_multi_store():
             url, written, checksum, os_hash, metadata = multi_backend.add_with_multihash(
@@ -257,6 +286,12 @@ def get(location: dict[str, Any], offset: int = 0, length: int | None = None,
         context=None) -> Iterator[bytes]:
     """An iterator over ``length`` bytes (or all) of a location's data from ``offset``."""
     url, backend = location["url"], _backend_of(location)
+    rbd_driver = _rbd_driver(location)
+    if rbd_driver is not None:
+        try:
+            return store_rbd.read(rbd_driver, url, offset, length)
+        except (store_exc.GlanceStoreException, *store_rbd.binding_errors()) as err:
+            raise exception.StoreFailure(reason=str(err)) from err
     try:
         if is_multi_store():
             data, _size = multi_backend.get(url, backend, offset=offset,
@@ -277,6 +312,8 @@ def supports_ranges(location: dict[str, Any]) -> bool:
     """Whether the location's store can read from an offset (glance_store's
     READ_RANDOM capability); the http store, for one, cannot."""
     url, backend = location["url"], _backend_of(location)
+    if _rbd_driver(location) is not None:
+        return True  # glance.store_rbd reads RBD images from any offset
     try:
         if backend:
             driver = multi_backend.get_store_from_store_identifier(backend)
