@@ -258,7 +258,34 @@ def read(driver, url: str, offset: int = 0, length: int | None = None) -> Iterat
         raise
     image_size = image.size()
     end = image_size if length is None else min(image_size, offset + length)
-    return _read_pieces(ioctx, image, offset, end, min(driver.READ_CHUNKSIZE, MAX_PIECE))
+    return _Reader(ioctx, image, offset, end, min(driver.READ_CHUNKSIZE, MAX_PIECE))
+
+
+class _Reader:
+    """The pieces of one read; ``close`` releases the image even when never iterated
+    (a generator that was not started runs no ``finally`` on close)."""
+
+    def __init__(self, ioctx, image, offset: int, end: int, piece: int) -> None:
+        self._handles = (ioctx, image)
+        self._pieces = _read_pieces(ioctx, image, offset, end, piece)
+        self._started = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        self._started = True
+        return next(self._pieces)
+
+    def close(self) -> None:
+        if self._started:
+            self._pieces.close()
+            return
+        self._started = True  # closed once
+        self._pieces.close()
+        ioctx, image = self._handles
+        image.close()
+        ioctx.close()
 
 
 def _read_pieces(ioctx, image, offset: int, end: int, piece: int) -> Iterator[bytes]:
