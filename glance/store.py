@@ -32,7 +32,7 @@ from glance_store._drivers import filesystem
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from glance import exception, s3_store
+from glance import exception, s3_store, store_rbd
 from glance.conf import store as store_conf
 
 CONF = cfg.CONF
@@ -216,6 +216,33 @@ def _write_file(driver, image_id: str, chunks: Iterable[bytes], size: int | None
     return StoredData(f"file://{path}", written, checksum, os_hash, metadata)
 
 
+def _write_rbd(driver, image_id: str, chunks: Iterable[bytes], size: int | None,
+               hashing_algo: str, backend: str | None) -> StoredData:
+    """RBD images through glance.store_rbd (pipelined writes), hashed on two threads."""
+    hasher = ParallelHasher(hashing_algo)
+    try:
+        url, written = store_rbd.write(driver, str(image_id), chunks, size, hasher.update)
+    except BaseException as err:
+        hasher.finish()
+        if isinstance(err, store_rbd.binding_errors()):
+            raise exception.StoreFailure(reason=f"{type(err).__name__}: {err}") from err
+        raise
+    checksum, os_hash = hasher.finish()
+    return StoredData(url, written, checksum, os_hash, {"store": backend} if backend else {})
+
+
+def _rbd_driver(location: dict[str, Any]):
+    """The rbd driver a ``rbd://`` location belongs to, else None."""
+    if not location["url"].startswith("rbd://"):
+        return None
+    try:
+        driver = (_driver(_backend_of(location)) if is_multi_store()
+                  else glance_store.backend.get_store_from_uri(location["url"]))
+    except (exception.UnknownStore, store_exc.GlanceStoreException):
+        return None
+    return driver if store_rbd.handles(driver) else None
+
+
 def _unlink(path: str) -> None:
     try:
         os.unlink(path)
@@ -255,6 +282,8 @@ def add(image_id: str, chunks: Iterable[bytes], size: int | None, hashing_algo: 
         return _write_file(driver, image_id, chunks, size, hashing_algo, backend)
     if s3_store.handles(driver):
         return _write_s3(driver, image_id, chunks, size, hashing_algo, backend)
+    if store_rbd.handles(driver):
+        return _write_rbd(driver, image_id, chunks, size, hashing_algo, backend)
     try:
         if is_multi_store():
             url, written, checksum, os_hash, metadata = multi_backend.add_with_multihash(
@@ -324,6 +353,12 @@ def get(location: dict[str, Any], offset: int = 0, length: int | None = None,
     url, backend = location["url"], _backend_of(location)
     if (s3 := _s3_target(url, backend)) is not None:
         return s3_store.get(*s3, offset=offset, length=length)
+    rbd_driver = _rbd_driver(location)
+    if rbd_driver is not None:
+        try:
+            return store_rbd.read(rbd_driver, url, offset, length)
+        except (store_exc.GlanceStoreException, *store_rbd.binding_errors()) as err:
+            raise exception.StoreFailure(reason=str(err)) from err
     try:
         if is_multi_store():
             data, _size = multi_backend.get(url, backend, offset=offset,
@@ -346,6 +381,8 @@ def supports_ranges(location: dict[str, Any]) -> bool:
     url, backend = location["url"], _backend_of(location)
     if _s3_target(url, backend) is not None:
         return True  # ranged GETs (glance/s3_store.py)
+    if _rbd_driver(location) is not None:
+        return True  # glance.store_rbd reads RBD images from any offset
     try:
         if backend:
             driver = multi_backend.get_store_from_store_identifier(backend)

@@ -249,9 +249,18 @@ class Ceph:
         return _run(["rbd", "--conf", str(self.conf), "--name", "client.admin",
                      "--pool", self.pool, *args], timeout=timeout)
 
-    def rbd_images(self) -> set[str]:
-        """The names of the RBD images in the pool (trash excluded)."""
-        return set(json.loads(self.rbd("ls", "--format", "json") or "[]"))
+    def rbd_images(self, trash: bool = True) -> set[str]:
+        """The names of the RBD images in the pool, with those in its trash (``trash``),
+        listed through librados as client.admin."""
+        import rbd
+
+        if not self._admin_connected():
+            raise RuntimeError("cannot connect to the monitor")
+        with self._admin.open_ioctx(self.pool) as ioctx:
+            names = set(rbd.RBD().list(ioctx))
+            if trash:
+                names |= {entry["name"] for entry in rbd.RBD().trash_list(ioctx)}
+        return names
 
     # -- life cycle ----------------------------------------------------------------------
 

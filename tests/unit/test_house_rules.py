@@ -83,6 +83,7 @@ LAYERS = {
     "glance.db": INFRASTRUCTURE,
     "glance.store": INFRASTRUCTURE,
     "glance.s3_store": INFRASTRUCTURE,
+    "glance.store_rbd": INFRASTRUCTURE,
     "glance.policy": INFRASTRUCTURE,
     "glance.policies": INFRASTRUCTURE,
     "glance.notifier": INFRASTRUCTURE,
