@@ -82,6 +82,7 @@ LAYERS = {
     "glance.domain": DOMAIN,
     "glance.db": INFRASTRUCTURE,
     "glance.store": INFRASTRUCTURE,
+    "glance.store_swift": INFRASTRUCTURE,
     "glance.policy": INFRASTRUCTURE,
     "glance.policies": INFRASTRUCTURE,
     "glance.notifier": INFRASTRUCTURE,
