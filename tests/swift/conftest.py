@@ -18,6 +18,7 @@ from keystoneauth1.identity import v3
 
 from tests import helpers
 from tests.keystone import harness as ks_harness
+from tests.stores import suite
 from tests.swift import harness
 
 STORE_ID = "swift1"
@@ -109,20 +110,14 @@ def swift_options(env: harness.Deployment, **extra: object) -> dict[str, object]
 
 
 def multi_store(env: harness.Deployment, work_dir: Path,
-                store_options: dict[str, object],
-                extra: dict | None = None) -> dict[str, dict[str, object]]:
-    """enabled_backends = swift1:swift, spare:file with swift1 the default."""
-    sections: dict[str, dict[str, object]] = {
-        "DEFAULT": {"enabled_backends": f"{STORE_ID}:swift, spare:file",
-                    "enabled_import_methods": "['glance-direct', 'copy-image']"},
-        "glance_store": {"default_backend": STORE_ID},
-        STORE_ID: store_options,
-        "spare": {"filesystem_store_datadir": str(work_dir / "spare")},
-        **keystone_sections(env),
-    }
+                store_options: dict[str, object], extra: dict | None = None,
+                keystone: bool = True) -> dict[str, dict[str, object]]:
+    """The suite's sections (swift1:swift default, spare:file), behind Keystone
+    (``keystone``) or with the noauth flavor the data suite's headers need."""
+    more = dict(keystone_sections(env)) if keystone else {}
     for name, values in (extra or {}).items():
-        sections.setdefault(name, {}).update(values)
-    return sections
+        more.setdefault(name, {}).update(values)
+    return suite.multi_store_sections(STORE_ID, "swift", store_options, work_dir, more)
 
 
 @pytest.fixture(scope="session")
@@ -144,7 +139,16 @@ def start_glance(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def store_server(swift_env, start_glance) -> helpers.Server:
-    """glance-api with the single-tenant swift store as the default backend."""
+    """For the data suite: glance-api (noauth: the suite sends trusted identity
+    headers) with the single-tenant swift store, which logs in to Keystone as
+    glance's service user, as the default backend."""
+    return start_glance(lambda work: multi_store(
+        swift_env, work, swift_options(swift_env), keystone=False), name="glance-suite")
+
+
+@pytest.fixture(scope="session")
+def keystone_server(swift_env, start_glance) -> helpers.Server:
+    """glance-api behind keystonemiddleware, single-tenant swift as default backend."""
     return start_glance(lambda work: multi_store(swift_env, work, swift_options(swift_env)))
 
 

@@ -40,14 +40,14 @@ def _image(server, headers, image_id) -> dict:
                         timeout=30).json()
 
 
-def test_small_image_is_one_object(store_server, alice_headers, glance_swift):
+def test_small_image_is_one_object(keystone_server, alice_headers, glance_swift):
     data = os.urandom(100_000)
-    image_id = _create(store_server, alice_headers)
-    assert _upload(store_server, alice_headers, image_id, data).status_code == 204
+    image_id = _create(keystone_server, alice_headers)
+    assert _upload(keystone_server, alice_headers, image_id, data).status_code == 204
     assert f"glance/{image_id}" in swift_conf.objects_in(glance_swift)
     headers, body = glance_swift.get_object("glance", image_id)
     assert body == data and "x-object-manifest" not in headers
-    image = _image(store_server, alice_headers, image_id)
+    image = _image(keystone_server, alice_headers, image_id)
     assert image["status"] == "active" and image["size"] == len(data)
     assert image["checksum"] == hashlib.md5(data, usedforsecurity=False).hexdigest()
     assert image["os_hash_value"] == hashlib.sha512(data).hexdigest()
@@ -58,44 +58,44 @@ def _segments(conn, image_id) -> list[str]:
                   if name.startswith(f"glance/{image_id}-"))
 
 
-def test_large_image_is_segmented_and_deleted_whole(store_server, alice_headers,
+def test_large_image_is_segmented_and_deleted_whole(keystone_server, alice_headers,
                                                     glance_swift):
     data = os.urandom(3 * MIB + 12345)
-    image_id = _create(store_server, alice_headers)
-    assert _upload(store_server, alice_headers, image_id, data).status_code == 204
+    image_id = _create(keystone_server, alice_headers)
+    assert _upload(keystone_server, alice_headers, image_id, data).status_code == 204
     assert _segments(glance_swift, image_id) == [
         f"glance/{image_id}-{n:05d}" for n in (1, 2, 3, 4)]
     headers, body = glance_swift.get_object("glance", image_id)
     assert headers["x-object-manifest"] == f"glance/{image_id}-"
     assert body == data
-    download = requests.get(f"{store_server.url}/v2/images/{image_id}/file",
+    download = requests.get(f"{keystone_server.url}/v2/images/{image_id}/file",
                             headers=alice_headers, timeout=60)
     assert download.status_code == 200 and download.content == data
-    assert requests.delete(f"{store_server.url}/v2/images/{image_id}",
+    assert requests.delete(f"{keystone_server.url}/v2/images/{image_id}",
                            headers=alice_headers, timeout=30).status_code == 204
     assert not [name for name in swift_conf.objects_in(glance_swift) if image_id in name]
 
 
-def test_unknown_size_upload_is_segmented(store_server, alice_headers, glance_swift):
+def test_unknown_size_upload_is_segmented(keystone_server, alice_headers, glance_swift):
     data = os.urandom(MIB + 777)  # below large_object_size, but nobody knew that
-    image_id = _create(store_server, alice_headers)
-    assert _upload(store_server, alice_headers, image_id, data,
+    image_id = _create(keystone_server, alice_headers)
+    assert _upload(keystone_server, alice_headers, image_id, data,
                    chunked=True).status_code == 204
     assert _segments(glance_swift, image_id) == [
         f"glance/{image_id}-00001", f"glance/{image_id}-00002"]
-    image = _image(store_server, alice_headers, image_id)
+    image = _image(keystone_server, alice_headers, image_id)
     assert image["size"] == len(data)
     assert image["checksum"] == hashlib.md5(data, usedforsecurity=False).hexdigest()
-    download = requests.get(f"{store_server.url}/v2/images/{image_id}/file",
+    download = requests.get(f"{keystone_server.url}/v2/images/{image_id}/file",
                             headers=alice_headers, timeout=60)
     assert download.content == data
 
 
-def test_ranges_are_swift_range_reads(store_server, alice_headers):
+def test_ranges_are_swift_range_reads(keystone_server, alice_headers):
     data = os.urandom(3 * MIB)
-    image_id = _create(store_server, alice_headers)
-    assert _upload(store_server, alice_headers, image_id, data).status_code == 204
-    url = f"{store_server.url}/v2/images/{image_id}/file"
+    image_id = _create(keystone_server, alice_headers)
+    assert _upload(keystone_server, alice_headers, image_id, data).status_code == 204
+    url = f"{keystone_server.url}/v2/images/{image_id}/file"
     for spec, start, end in (("bytes=10-99", 10, 99), ("bytes=1048570-2097160",
                                                         1048570, 2097160),
                              ("bytes=-5", len(data) - 5, len(data) - 1),
@@ -109,10 +109,10 @@ def test_ranges_are_swift_range_reads(store_server, alice_headers):
     assert beyond.status_code == 416
 
 
-def test_killed_upload_leaves_no_segments(store_server, alice_headers, glance_swift):
-    image_id = _create(store_server, alice_headers)
+def test_killed_upload_leaves_no_segments(keystone_server, alice_headers, glance_swift):
+    image_id = _create(keystone_server, alice_headers)
     size = 5 * MIB
-    with socket.create_connection(("127.0.0.1", store_server.port)) as sock:
+    with socket.create_connection(("127.0.0.1", keystone_server.port)) as sock:
         sock.sendall((f"PUT /v2/images/{image_id}/file HTTP/1.1\r\n"
                       f"Host: 127.0.0.1\r\nX-Auth-Token: {alice_headers['X-Auth-Token']}\r\n"
                       "Content-Type: application/octet-stream\r\n"
@@ -121,19 +121,19 @@ def test_killed_upload_leaves_no_segments(store_server, alice_headers, glance_sw
         assert helpers.wait_until(lambda: len(_segments(glance_swift, image_id)) >= 2,
                                   timeout=30)
     assert helpers.wait_until(
-        lambda: _image(store_server, alice_headers, image_id)["status"] == "queued",
+        lambda: _image(keystone_server, alice_headers, image_id)["status"] == "queued",
         timeout=60)
     assert helpers.wait_until(
         lambda: not [n for n in swift_conf.objects_in(glance_swift) if image_id in n],
         timeout=30), swift_conf.objects_in(glance_swift)
 
 
-def test_location_has_credentials_only_without_config_file(store_server, alice_headers):
-    image_id = _create(store_server, alice_headers)
-    assert _upload(store_server, alice_headers, image_id, b"x" * 10).status_code == 204
+def test_location_has_credentials_only_without_config_file(keystone_server, alice_headers):
+    image_id = _create(keystone_server, alice_headers)
+    assert _upload(keystone_server, alice_headers, image_id, b"x" * 10).status_code == 204
     # Glance's own shape: swift+http://<project>:<user>:<key>@<auth address>/<container>/<id>
     # (never shown to users: show_multiple_locations is off, so compare in the store log)
-    image = _image(store_server, alice_headers, image_id)
+    image = _image(keystone_server, alice_headers, image_id)
     assert "locations" not in image or image["locations"] == []
 
 
