@@ -57,7 +57,15 @@ def init() -> None:
     else:
         glance_store.create_stores(CONF)
         glance_store.verify_default_store()
+    if _has_swift_store():
+        store_swift.share_logins()
     _initialized = True
+
+
+def _has_swift_store() -> bool:
+    if is_multi_store():
+        return "swift" in (CONF.enabled_backends or {}).values()
+    return "swift" in store_location.SCHEME_TO_CLS_MAP
 
 
 def reset() -> None:

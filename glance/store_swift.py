@@ -12,6 +12,7 @@ to it as "size unknown" instead (each segment chunked): the size is still checke
 by glance's reader, against the request's Content-Length.
 """
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +28,49 @@ READ_CHUNK = 65536
 def is_swift(driver: Any) -> bool:
     """Whether ``driver`` is glance_store's swift driver (single- or multi-tenant)."""
     return isinstance(driver, swift_store.BaseStore)
+
+
+_CLIENTS: dict[tuple, Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def _shared_init_client(self, location, context=None):
+    """SingleTenantStore.init_client, once per credentials for the process."""
+    key = (location.swift_url, location.user, location.key,
+           getattr(location, "application_credential_id", None),
+           self.user_domain_id, self.user_domain_name, self.project_domain_id,
+           self.project_domain_name)
+    with _CLIENTS_LOCK:
+        if key not in _CLIENTS:
+            _CLIENTS[key] = _ORIGINAL_INIT_CLIENT(self, location, context=context)
+        return _CLIENTS[key]
+
+
+def _shared_get_connection(self, location, context=None):
+    """SingleTenantStore.get_connection on the shared session's token."""
+    session = self.init_client(location, context).session
+    url = self.conf_endpoint or session.get_endpoint(
+        service_type=self.service_type, interface=self.endpoint_type,
+        region_name=self.region)
+    return self.get_store_connection(session.get_token(), url)
+
+
+_ORIGINAL_INIT_CLIENT = swift_store.SingleTenantStore.init_client
+
+
+def share_logins() -> None:
+    """Make single-tenant swift stores log in to Keystone once, not per operation.
+
+    glance_store's driver (re-created for every operation: it is not
+    DRIVER_REUSABLE) builds a new keystoneauth session, one password login, for
+    every add, get and delete, and swiftclient logs in again for deletes and
+    sizes; Swift's authtoken then validates each new token too. Here one session
+    per credentials is kept for the process and reused (keystoneauth logs in again
+    by itself when the token nears its expiry). Idempotent. The multi-tenant
+    driver, which acts with the caller's token, is left alone.
+    """
+    swift_store.SingleTenantStore.init_client = _shared_init_client
+    swift_store.SingleTenantStore.get_connection = _shared_get_connection
 
 
 def add_size(driver: Any, size: int | None) -> int:
