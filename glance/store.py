@@ -32,7 +32,7 @@ from glance_store._drivers import filesystem
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from glance import exception, s3_store, store_rbd
+from glance import exception, s3_store, store_rbd, store_swift
 from glance.conf import store as store_conf
 
 CONF = cfg.CONF
@@ -62,6 +62,8 @@ def init() -> None:
         glance_store.create_stores(CONF)
         glance_store.verify_default_store()
     _check_s3_stores()
+    if _has_swift_store():
+        store_swift.share_logins()
     _initialized = True
 
 
@@ -77,6 +79,12 @@ def _check_s3_stores() -> None:
     for _section, driver in found:
         if s3_store.handles(driver):
             s3_store.check(driver)
+
+
+def _has_swift_store() -> bool:
+    if is_multi_store():
+        return "swift" in (CONF.enabled_backends or {}).values()
+    return "swift" in store_location.SCHEME_TO_CLS_MAP
 
 
 def reset() -> None:
@@ -162,22 +170,32 @@ class StoredData:
 
 
 class _ChunkReader:
-    """File-like ``read(n)`` over an iterator of chunks, for glance_store drivers."""
+    """File-like ``read(n)`` over an iterator of chunks, for glance_store drivers.
+
+    Linear in the data: the current chunk is sliced through a memoryview (never
+    re-copied per read), and an empty chunk is skipped, not taken for the end.
+    """
 
     def __init__(self, chunks: Iterable[bytes]) -> None:
         self._chunks = iter(chunks)
-        self._buffer = b""
+        self._pending = memoryview(b"")
 
-    def read(self, size: int = -1) -> bytes:
+    def read(self, size: int | None = -1) -> bytes:
         if size is None or size < 0:
-            return self._buffer + b"".join(self._chunks)
-        while len(self._buffer) < size:
-            chunk = next(self._chunks, b"")
-            if not chunk:
-                break
-            self._buffer += chunk
-        data, self._buffer = self._buffer[:size], self._buffer[size:]
-        return data
+            return bytes(self._pending) + b"".join(self._chunks)
+        parts: list[memoryview] = []
+        wanted = size
+        while wanted > 0:
+            if not self._pending:
+                chunk = next(self._chunks, None)
+                if chunk is None:
+                    break
+                self._pending = memoryview(chunk)
+                continue
+            part, self._pending = self._pending[:wanted], self._pending[wanted:]
+            parts.append(part)
+            wanted -= len(part)
+        return b"".join(parts)
 
 
 def _write_file(driver, image_id: str, chunks: Iterable[bytes], size: int | None,
@@ -284,6 +302,8 @@ def add(image_id: str, chunks: Iterable[bytes], size: int | None, hashing_algo: 
         return _write_s3(driver, image_id, chunks, size, hashing_algo, backend)
     if store_rbd.handles(driver):
         return _write_rbd(driver, image_id, chunks, size, hashing_algo, backend)
+    if store_swift.is_swift(driver):
+        size = store_swift.add_size(driver, size)
     try:
         if is_multi_store():
             url, written, checksum, os_hash, metadata = multi_backend.add_with_multihash(
@@ -360,6 +380,11 @@ def get(location: dict[str, Any], offset: int = 0, length: int | None = None,
         except (store_exc.GlanceStoreException, *store_rbd.binding_errors()) as err:
             raise exception.StoreFailure(reason=str(err)) from err
     try:
+        if offset or length is not None:
+            driver = _driver_of(url, backend)
+            if driver is not None and store_swift.is_swift(driver):
+                return store_swift.ranged_get(driver, url, backend, offset, length,
+                                              context=context)
         if is_multi_store():
             data, _size = multi_backend.get(url, backend, offset=offset,
                                             chunk_size=length, context=context)
@@ -375,24 +400,32 @@ def get(location: dict[str, Any], offset: int = 0, length: int | None = None,
     return iter(data)
 
 
+def _driver_of(url: str, backend: str | None):
+    """The driver that reads ``url`` (None: a multi-store URL of no known store)."""
+    if backend:
+        return multi_backend.get_store_from_store_identifier(backend)
+    if is_multi_store():
+        return None
+    return glance_store.backend.get_store_from_uri(url)
+
+
 def supports_ranges(location: dict[str, Any]) -> bool:
     """Whether the location's store can read from an offset (glance_store's
-    READ_RANDOM capability); the http store, for one, cannot."""
+    READ_RANDOM capability, or glance's own Swift range reads); the http store,
+    for one, cannot."""
     url, backend = location["url"], _backend_of(location)
     if _s3_target(url, backend) is not None:
         return True  # ranged GETs (glance/s3_store.py)
     if _rbd_driver(location) is not None:
         return True  # glance.store_rbd reads RBD images from any offset
     try:
-        if backend:
-            driver = multi_backend.get_store_from_store_identifier(backend)
-        elif is_multi_store():
-            return not url.startswith(("http://", "https://"))
-        else:
-            driver = glance_store.backend.get_store_from_uri(url)
+        driver = _driver_of(url, backend)
     except store_exc.GlanceStoreException:
         return True  # unknown here: the read itself reports the real error
-    return driver.is_capable(capabilities.BitMasks.READ_RANDOM)
+    if driver is None:
+        return not url.startswith(("http://", "https://"))
+    return store_swift.is_swift(driver) or driver.is_capable(
+        capabilities.BitMasks.READ_RANDOM)
 
 
 def delete(location: dict[str, Any], context=None) -> None:

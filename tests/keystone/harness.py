@@ -110,6 +110,11 @@ class Keystone:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def access_log(self) -> Path:
+        """gunicorn's access log: one line per request (logins are POST /v3/auth/tokens)."""
+        return self.workdir / "access.log"
+
+    @property
     def conf(self) -> Path:
         return self.workdir / "keystone.conf"
 
@@ -138,6 +143,7 @@ class Keystone:
         self.process = subprocess.Popen(
             [str(VENV / "bin" / "gunicorn"), "--bind", f"127.0.0.1:{self.port}",
              "--workers", "2", "--timeout", "120", "--chdir", str(self.workdir),
+             "--access-logfile", str(self.access_log),
              "keystone_app:application"],
             stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
             start_new_session=True,

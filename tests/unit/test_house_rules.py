@@ -84,6 +84,7 @@ LAYERS = {
     "glance.store": INFRASTRUCTURE,
     "glance.s3_store": INFRASTRUCTURE,
     "glance.store_rbd": INFRASTRUCTURE,
+    "glance.store_swift": INFRASTRUCTURE,
     "glance.policy": INFRASTRUCTURE,
     "glance.policies": INFRASTRUCTURE,
     "glance.notifier": INFRASTRUCTURE,

@@ -15,6 +15,8 @@ without user, project or roles, as Glance does: with the default policies
 almost every call is then refused with 403.
 """
 
+import json
+
 import webob
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -41,8 +43,21 @@ def _admin_context(request: webob.Request, roles: list[str]) -> context.RequestC
         request), auth_token=request.headers.get("X-Auth-Token"))
 
 
+def _service_catalog(request: webob.Request) -> list | None:
+    """keystonemiddleware's X-Service-Catalog (JSON), else None; ValueError when
+    it is not a JSON list."""
+    raw = request.headers.get("X-Service-Catalog")
+    if not raw:
+        return None
+    catalog = json.loads(raw)
+    if not isinstance(catalog, list):
+        raise ValueError("the service catalog is not a list")
+    return catalog
+
+
 def _context_from_headers(request: webob.Request) -> context.RequestContext:
-    ctx = context.RequestContext.from_environ(request.environ)
+    ctx = context.RequestContext.from_environ(
+        request.environ, service_catalog=_service_catalog(request))
     if not ctx.project_id and request.headers.get("X-Tenant-Id"):
         ctx.project_id = request.headers["X-Tenant-Id"]
     ctx.roles = [role.lower() for role in ctx.roles]  # as Glance does
@@ -63,11 +78,18 @@ class ContextMiddleware(base.RequestFilter):
         anonymous caller's writes."""
         if request.environ.get(TRUST_HEADERS_ENV):
             if any(name in request.headers for name in IDENTITY_HEADERS):
-                ctx = _context_from_headers(request)
+                try:
+                    ctx = _context_from_headers(request)
+                except ValueError:
+                    return faults.error_response(request, 400,
+                                                 "Invalid service catalog json.")
             else:
                 ctx = _admin_context(request, ["admin"])
         elif request.headers.get("X-Identity-Status") == "Confirmed":
-            ctx = _context_from_headers(request)
+            try:
+                ctx = _context_from_headers(request)
+            except ValueError:
+                return faults.error_response(request, 400, "Invalid service catalog json.")
         elif CONF.allow_anonymous_access:
             if request.method not in READ_METHODS:
                 return faults.error_response(request, 403, "Read-only access")

@@ -1,6 +1,8 @@
 """The context filters: identity headers -> RequestContext, per flavor; Glance's
 ``context`` and ``unauthenticated-context`` semantics."""
 
+import json
+
 import pytest
 import webob
 import webob.dec
@@ -147,3 +149,25 @@ def test_unauthenticated_context_is_admin_without_roles(flavor):
     body = _call(app, {"X-Roles": "member", "X-Project-Id": "p1"}).json
     assert body == {"project_id": None, "user_id": None, "roles": [], "is_admin": True,
                     "system_scope": None, "owner": None}
+
+
+def test_keystone_service_catalog_reaches_the_context(flavor):
+    @webob.dec.wsgify
+    def catalog(request):
+        return webob.Response(json_body=request.environ["glance.context"].service_catalog)
+
+    CONF.set_override("flavor", "keystone", "paste_deploy")
+    app = context_middleware.ContextMiddleware(catalog)
+    entry = [{"type": "object-store", "endpoints": [{"publicURL": "http://s/v1/AUTH_p"}]}]
+    confirmed = {"X-Identity-Status": "Confirmed", "X-Project-Id": "p", "X-Roles": "member"}
+    assert _call(app, {**confirmed, "X-Service-Catalog": json.dumps(entry)}).json == entry
+    assert _call(app, confirmed).json is None
+
+
+@pytest.mark.parametrize("catalog", ["{not json", '{"a": 1}', "42"])
+def test_unreadable_service_catalog_is_400(flavor, catalog):
+    app = flavor("keystone")
+    response = _call(app, {"X-Identity-Status": "Confirmed", "X-Project-Id": "p",
+                           "X-Roles": "member", "X-Service-Catalog": catalog})
+    assert response.status_int == 400
+    assert "Invalid service catalog json." in response.text
