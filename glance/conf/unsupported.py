@@ -65,9 +65,6 @@ TABLE: tuple[Unsupported, ...] = (
     Unsupported("DEFAULT", "metadata_encryption_key", REFUSE,
                 "location URLs are stored unencrypted and encrypted ones cannot be "
                 "read", _is_set),
-    Unsupported("DEFAULT", "use_keystone_limits", REFUSE,
-                "Keystone unified limits are not enforced, so projects would have no "
-                "quota"),
     Unsupported("image_import_opts", "image_import_plugins", REFUSE,
                 "import plugins are not run (only no_op is accepted), so images would "
                 "be stored unconverted, compressed or without the injected properties",
@@ -111,7 +108,6 @@ TABLE: tuple[Unsupported, ...] = (
     Unsupported("profiler", "*", WARN, "requests are not profiled"),
     Unsupported("profiler_jaeger", "*", WARN, "requests are not profiled"),
     Unsupported("profiler_otlp", "*", WARN, "requests are not profiled"),
-    Unsupported("oslo_limit", "*", WARN, "Keystone unified limits are not read"),
 )
 
 # Sections of libraries glance does not use; a key set in them is ignored.

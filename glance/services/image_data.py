@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from glance import exception, format_inspection, image_cache, notifier, quota
+from glance import exception, format_inspection, image_cache, keystone_limits, notifier, quota
 from glance import store as image_store
 from glance.domain import image as domain
 from glance.services import access, upload_recovery
@@ -72,8 +72,10 @@ class ImageDataService:
     """Image data operations, with policy, quotas and status rules applied."""
 
     def __init__(self, db, access_: access.ImageAccess, store=image_store,
-                 cache=image_cache) -> None:
+                 cache=image_cache,
+                 limits: keystone_limits.KeystoneLimits | None = None) -> None:
         self.db = db
+        self.limits = limits or keystone_limits.KeystoneLimits()
         self.access = access_
         self.store = store
         self.cache = cache
@@ -92,19 +94,28 @@ class ImageDataService:
         used = (self.db.owner_storage_usage(image.owner, image.id)
                 if quota.storage_quota() > 0 else None)
         limit = quota.upload_limit(used)
+        project = self.limits.project(context.owner)
+        if project is not None:  # Keystone limits: the caller's project, as Glance
+            project.add_budget(limit, keystone_limits.SIZE_TOTAL, size)
         if size is not None:
             limit.check(size)
         with upload_recovery.tracked(image_id, backend):
-            return self._save(context, image, chunks, size, backend, limit)
+            return self._save(context, image, chunks, size, backend, limit, project)
 
     def _save(self, context, image: domain.Image, chunks: Iterable[bytes],
-              size: int | None, backend: str | None,
-              limit: quota.UploadLimit) -> domain.Image:
+              size: int | None, backend: str | None, limit: quota.UploadLimit,
+              project: keystone_limits.ProjectLimits | None = None) -> domain.Image:
         """queued -> saving -> (store) -> active; any failure back to queued."""
         image_id = image.id
         access.check_mutable(context, image.owner)
         self.db.image_update(context, image_id, {"status": "saving"},
                              expected_status="queued")
+        if project is not None:  # this upload counts itself, as in Glance
+            try:
+                project.enforce(keystone_limits.COUNT_UPLOADING)
+            except BaseException:
+                self._restore(context, image_id)
+                raise
         notifier.preparing(context, image, backend)
         stream = quota.LimitedStream(chunks, limit)
         inspected = format_inspection.inspect_stream(stream, image.disk_format,
