@@ -87,11 +87,6 @@ TABLE: tuple[Unsupported, ...] = (
     Unsupported("DEFAULT", "worker_self_reference_url", WARN,
                 "import calls are not proxied to the node that staged the data; nodes "
                 "must share the staging directory"),
-    Unsupported("image_format", "vmdk_allowed_types", WARN,
-                "images are not converted (a vmdk naming other files is always "
-                "refused)"),
-    Unsupported("image_format", "gpt_safety_checks_nonfatal", WARN,
-                "every format safety check stays fatal"),
     Unsupported("task", "work_dir", WARN, "tasks need no scratch directory"),
     Unsupported("taskflow_executor", "engine_mode", WARN,
                 "tasks run on glance's own thread pool"),
