@@ -155,18 +155,23 @@ class ImageDataService:
 
     # -- download -----------------------------------------------------------------------
 
-    def open_download(self, context, image_id: str,
-                      destination_ip: str | None = None) -> Download:
+    def open_download(self, context, image_id: str, destination_ip: str | None = None,
+                      prefer: list[str] | None = None) -> Download:
         """What ``GET /v2/images/{id}/file`` sends: this node's cached copy, else the
         file-store file, else a reader of the store; metered for ``image.send``.
 
         403/404 as ``download_image`` and visibility say; a deactivated image only
-        for administrators; an image without data has nothing to read (204).
+        for administrators; an image without data has nothing to read (204). The
+        location read is the first by store weight, or with ``prefer`` (store ids,
+        ``download_from_store``) the first in one of those stores.
         """
         image = self.access.authorized(context, image_id, "download_image")
         if image.status == "deactivated" and not context.is_admin:
             raise exception.ImageDeactivated()
         locations = [loc for loc in image.locations if loc.get("status") == "active"]
+        if prefer:
+            self.access.authorize(context, "download_from_store", image)
+            locations = self._preferred_first(locations, prefer)
         if image.status not in ("active", "deactivated") or not locations:
             return Download(image)
         location = locations[0]
@@ -187,6 +192,24 @@ class ImageDataService:
             return Download(image, read, ranges_supported=ranges_supported)
         return Download(image, meter.wrap(read), meter.close,
                         ranges_supported=ranges_supported)
+
+    def _preferred_first(self, locations: list[dict[str, Any]],
+                         prefer: list[str]) -> list[dict[str, Any]]:
+        """The locations in the ``prefer`` stores first (each group keeps its weight
+        order), as Glance; 400 for a store that is not configured."""
+        if not self.store.is_multi_store():
+            raise exception.BadRequest("Store selection for download is not available "
+                                       "when multiple backends are not enabled.")
+        known = set(self.store.store_ids())
+        for store_id in prefer:
+            if store_id not in known:
+                raise exception.BadRequest(f"Store '{store_id}' is not configured.")
+        wanted = set(prefer)
+
+        def preferred(loc: dict[str, Any]) -> bool:
+            return (loc.get("metadata") or {}).get("store") in wanted
+        return ([loc for loc in locations if preferred(loc)]
+                + [loc for loc in locations if not preferred(loc)])
 
     def _open_local(self, image: domain.Image,
                     location: dict[str, Any]) -> BinaryIO | None:
