@@ -19,7 +19,8 @@ stopped at the first byte past the limit. Keystone unreachable or the
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Collection
 from typing import Any
 
 from keystoneauth1 import exceptions as ks_exceptions
@@ -83,24 +84,18 @@ def _unavailable(err: Exception) -> exception.LimitsUnavailable:
 
 
 class ProjectLimits:
-    """One project's limits for one request: limits read from Keystone once."""
+    """One project's limits, for the checks of one request."""
 
-    def __init__(self, project_id: str | None, counters: dict[str, Callable[[], int]],
+    def __init__(self, project_id: str | None, enforcer: Callable[[], Any],
                  bytes_used: dict[str, Callable[[], int]]) -> None:
         self.project_id = project_id
-        self._counters = counters
+        self._enforcer = enforcer
         self._bytes_used = bytes_used
-        self._enforcer: Any = None
-
-    def _usage(self, project_id: str | None, names: list[str]) -> dict[str, int]:
-        return {name: self._counters[name]() for name in names}
 
     def _call(self, action: Callable[[Any], Any]) -> Any:
         """Run ``action(enforcer)``, with oslo.limit's errors as glance's."""
         try:
-            if self._enforcer is None:
-                self._enforcer = limit.Enforcer(self._usage)
-            return action(self._enforcer)
+            return action(self._enforcer())
         except limit_exceptions.ProjectOverLimit as err:
             LOG.info("Project %s: %s", self.project_id, err)
             raise exception.ProjectOverLimit(body=str(err)) from None
@@ -166,19 +161,36 @@ class KeystoneLimits:
 
     def __init__(self, usage=usage_api) -> None:
         self.db = usage
+        self._enforcer: Any = None
+        self._lock = threading.Lock()
+
+    def _usage(self, project_id: str | None, names: Collection[str]) -> dict[str, int]:
+        """oslo.limit's usage callback: the project's usage of each limit, in its unit."""
+        db = self.db
+        counters = {SIZE_TOTAL: lambda: db.storage_bytes(project_id) // MIB,
+                    STAGE_TOTAL: lambda: db.staging_bytes(project_id) // MIB,
+                    COUNT_TOTAL: lambda: db.image_count(project_id),
+                    COUNT_UPLOADING: lambda: db.uploading_count(project_id)}
+        return {name: counters[name]() for name in names}
+
+    def enforcer(self) -> Any:
+        """oslo.limit's enforcer, built on first use and kept by the process: the
+        enforcement model and this service's endpoint are read once, the limits at
+        every check (``cache=False``), so a limit changed in Keystone applies to the
+        next call."""
+        with self._lock:
+            if self._enforcer is None:
+                self._enforcer = limit.Enforcer(self._usage, cache=False)
+            return self._enforcer
 
     def project(self, project_id: str | None) -> ProjectLimits | None:
         """The limits of ``project_id``; None when the Keystone limits are off."""
         if not enabled():
             return None
         db = self.db
-        counters = {SIZE_TOTAL: lambda: db.storage_bytes(project_id) // MIB,
-                    STAGE_TOTAL: lambda: db.staging_bytes(project_id) // MIB,
-                    COUNT_TOTAL: lambda: db.image_count(project_id),
-                    COUNT_UPLOADING: lambda: db.uploading_count(project_id)}
         bytes_used = {SIZE_TOTAL: lambda: db.storage_bytes(project_id),
                       STAGE_TOTAL: lambda: db.staging_bytes(project_id)}
-        return ProjectLimits(project_id, counters, bytes_used)
+        return ProjectLimits(project_id, self.enforcer, bytes_used)
 
     def enforce(self, project_id: str | None, name: str, delta: int = 0) -> None:
         """One check (no-op when the limits are off)."""
