@@ -24,7 +24,6 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from keystoneauth1 import exceptions as ks_exceptions
-from keystoneauth1 import loading
 from openstack import exceptions as sdk_exceptions
 from oslo_config import cfg
 from oslo_limit import exception as limit_exceptions
@@ -32,7 +31,6 @@ from oslo_limit import limit
 from oslo_log import log as logging
 
 from glance import exception, quota
-from glance.conf import validate
 from glance.db.sqlalchemy import usage_api
 
 CONF = cfg.CONF
@@ -48,34 +46,6 @@ RESOURCES = (SIZE_TOTAL, STAGE_TOTAL, COUNT_TOTAL, COUNT_UPLOADING)
 def enabled() -> bool:
     """Whether the Keystone limits are enforced."""
     return bool(CONF.use_keystone_limits)
-
-
-def check(conf: cfg.ConfigOpts) -> None:
-    """Start-up check of ``[oslo_limit]`` when the limits are on: an endpoint to find
-    and a keystoneauth plugin that loads (one-line ConfigError otherwise)."""
-    if not conf.use_keystone_limits:
-        return
-    group = conf.oslo_limit
-    if not (group.endpoint_id or group.endpoint_service_type or group.endpoint_service_name):
-        raise validate.ConfigError(
-            "[DEFAULT] use_keystone_limits = True needs [oslo_limit] endpoint_id (or "
-            "endpoint_service_type / endpoint_service_name) to find this service's limits")
-    if not group.auth_type and not group.auth_section:
-        raise validate.ConfigError(
-            "[DEFAULT] use_keystone_limits = True needs [oslo_limit] auth_type (for "
-            "example: password) and the credentials of a user who may read limits")
-    try:
-        plugin = loading.load_auth_from_conf_options(conf, "oslo_limit")
-    except ks_exceptions.NoMatchingPlugin:
-        raise validate.ConfigError(
-            f"[oslo_limit] auth_type = {group.auth_type}: no such keystoneauth plugin "
-            "(for example: password, v3password)") from None
-    except ks_exceptions.MissingRequiredOptions as err:
-        names = ", ".join(opt.dest for opt in err.options)
-        raise validate.ConfigError(
-            f"[oslo_limit] auth_type = {group.auth_type} needs: {names}") from None
-    if plugin is None:
-        raise validate.ConfigError("[oslo_limit] auth_type is not set")
 
 
 def _unavailable(err: Exception) -> exception.LimitsUnavailable:

@@ -9,9 +9,13 @@ session, adapter and auth options), registered from oslo.limit's definitions so
 that oslo.limit finds them as it expects.
 """
 
+from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import loading
 from oslo_config import cfg
-from oslo_limit import opts as limit_opts
+from oslo_limit import limit as _limit  # noqa: F401 - registers its options on import,
+from oslo_limit import opts as limit_opts  # which must happen before the config is read
+
+from glance.conf import validate
 
 GROUP = "oslo_limit"
 
@@ -54,3 +58,31 @@ def list_opts() -> list:
     return [(GROUP, endpoint_opts() + loading.get_session_conf_options()
              + loading.get_auth_common_conf_options()
              + loading.get_adapter_conf_options(include_deprecated=False))]
+
+
+def check(conf: cfg.ConfigOpts) -> None:
+    """Start-up check of ``[oslo_limit]`` when the limits are on: an endpoint to find
+    and a keystoneauth plugin that loads (one-line ConfigError otherwise)."""
+    if not conf.use_keystone_limits:
+        return
+    group = conf.oslo_limit
+    if not (group.endpoint_id or group.endpoint_service_type or group.endpoint_service_name):
+        raise validate.ConfigError(
+            "[DEFAULT] use_keystone_limits = True needs [oslo_limit] endpoint_id (or "
+            "endpoint_service_type / endpoint_service_name) to find this service's limits")
+    if not group.auth_type and not group.auth_section:
+        raise validate.ConfigError(
+            "[DEFAULT] use_keystone_limits = True needs [oslo_limit] auth_type (for "
+            "example: password) and the credentials of a user who may read limits")
+    try:
+        plugin = loading.load_auth_from_conf_options(conf, "oslo_limit")
+    except ks_exceptions.NoMatchingPlugin:
+        raise validate.ConfigError(
+            f"[oslo_limit] auth_type = {group.auth_type}: no such keystoneauth plugin "
+            "(for example: password, v3password)") from None
+    except ks_exceptions.MissingRequiredOptions as err:
+        names = ", ".join(opt.dest for opt in err.options)
+        raise validate.ConfigError(
+            f"[oslo_limit] auth_type = {group.auth_type} needs: {names}") from None
+    if plugin is None:
+        raise validate.ConfigError("[oslo_limit] auth_type is not set")
