@@ -334,6 +334,19 @@ class ImageSizeLimitExceeded(RequestEntityTooLarge):
     message = "The incoming image is too large: The provided image is too large."
 
 
+class ProjectOverLimit(RequestEntityTooLarge):
+    """A Keystone unified limit of the project would be crossed (oslo.limit's
+    message as ``body``)."""
+
+    message = ("The request returned a 413 Request Entity Too Large. This generally "
+               "means that rate limiting or a quota threshold was breached.\n\n"
+               "The response body:\n%(body)s")
+
+
+class LimitsUnavailable(ServiceUnavailable):
+    message = "The project's limits could not be read from Keystone: %(reason)s"
+
+
 class StorageQuotaFull(RequestEntityTooLarge):
     message = ("Image exceeds the storage quota: The size of the data %(size)s will "
                "exceed the limit. %(remaining)s bytes remaining.")

@@ -13,7 +13,12 @@ caller removes the partial data and puts the image back to ``queued``):
 * whatever the declaration, content in two formats at once (a qcow2 header in
   an ISO, ...) and content that fails a safety check (qcow2 backing or data
   file, a vmdk descriptor naming other files, old or unknown qcow2 features,
-  qed/luks) is refused.
+  qed/luks) is refused; the GPT checks ``[image_format]
+  gpt_safety_checks_nonfatal`` names (``mbr``, ``gptmbr``) only warn, as in
+  Glance (and ``mbr`` always only warns for aki/ari kernels and ramdisks).
+
+``check_vmdk_create_type`` applies ``[image_format] vmdk_allowed_types`` (the
+vmdk subformats image conversion may read, as in Glance).
 
 A mismatch is detected as soon as the headers are read, so a large bad image
 is refused after its first megabytes. ``virtual_size`` is the inspected disk
@@ -58,6 +63,40 @@ def _check_vmdk_extents(inspector: fi.FileInspector) -> None:
         raise exception.InvalidImageFormat(
             reason="vmdk descriptor must name exactly one SPARSE extent in the image "
             "itself")
+
+
+def vmdk_create_type(inspector: fi.FileInspector) -> str | None:
+    """The ``createType`` of a vmdk's descriptor (None when it names none)."""
+    found = getattr(inspector, "vmdktype", None)
+    return None if found in (None, "formatnotfound") else found
+
+
+def check_vmdk_create_type(create_type: str | None) -> None:
+    """Refuse a vmdk whose ``createType`` is not in ``vmdk_allowed_types`` (compared
+    without case; an empty list refuses every vmdk), as Glance's image conversion."""
+    allowed = CONF.image_format.vmdk_allowed_types
+    if not create_type:
+        raise exception.InvalidImageFormat(reason="unable to determine VMDK create-type")
+    if not allowed:
+        raise exception.InvalidImageFormat(
+            reason="image is a VMDK, but [image_format] vmdk_allowed_types is empty")
+    if create_type.lower() not in {name.lower() for name in allowed}:
+        raise exception.InvalidImageFormat(
+            reason=f"invalid VMDK create-type {create_type!r} (allowed: "
+            f"{', '.join(allowed)})")
+
+
+def _fatal_failures(inspector: fi.FileInspector, failures: Iterable[str],
+                    disk_format: str | None) -> set[str]:
+    """The safety-check failures that refuse the data: for a GPT disk, all but those
+    ``gpt_safety_checks_nonfatal`` names (and ``mbr`` of an aki/ari image)."""
+    fatal = set(failures)
+    if str(inspector) != "gpt":
+        return fatal
+    fatal -= set(CONF.image_format.gpt_safety_checks_nonfatal)
+    if disk_format in ("aki", "ari"):
+        fatal.discard("mbr")
+    return fatal
 
 
 def _names(inspectors: Iterable[fi.FileInspector]) -> set[str]:
@@ -132,6 +171,10 @@ class InspectedStream:
             except fi.SafetyCheckFailed as err:
                 reasons = "; ".join(f"{name}: {failure}"
                                     for name, failure in err.failures.items())
+                if not _fatal_failures(inspector, err.failures, self.disk_format):
+                    LOG.warning("Accepted %s image data failing non-fatal safety "
+                                "checks: %s", inspector, reasons)
+                    continue
                 LOG.warning("Refused %s image data: %s", inspector, reasons)
                 raise exception.InvalidImageFormat(
                     reason=f"{inspector} safety check failed ({reasons})") from err

@@ -1,4 +1,5 @@
-"""Image data limits: ``[DEFAULT] image_size_cap`` and ``user_storage_quota``.
+"""Image data limits: ``[DEFAULT] image_size_cap`` and ``user_storage_quota``, and
+the byte budget a Keystone unified limit leaves (glance/keystone_limits.py).
 
 The service asks for the byte budget of an upload before it starts (``upload_limit``)
 and enforces it on the stream (``LimitedStream``); a known Content-Length is checked
@@ -6,8 +7,8 @@ up front.
 """
 
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 
 from oslo_config import cfg
 
@@ -28,8 +29,20 @@ def parse_size(value: str) -> int:
 
 
 def storage_quota() -> int:
-    """``user_storage_quota`` in bytes; 0 = unlimited."""
+    """``user_storage_quota`` in bytes; 0 = unlimited (and under Keystone unified
+    limits, which replace it, as in Glance)."""
+    if CONF.use_keystone_limits:
+        return 0
     return parse_size(CONF.user_storage_quota)
+
+
+@dataclass
+class ProjectBudget:
+    """Bytes a project limit still allows, and the error going over it raises
+    (called with the bytes the upload brought)."""
+
+    remaining: int
+    error: Callable[[int], Exception]
 
 
 @dataclass
@@ -38,23 +51,29 @@ class UploadLimit:
 
     cap: int
     quota_remaining: int | None  # None: no quota
+    budgets: list[ProjectBudget] = field(default_factory=list)
 
     def check(self, size: int) -> None:
-        """Raise 413 when ``size`` bytes would exceed the quota or the cap."""
+        """Raise 413 when ``size`` bytes would exceed the quota, a budget or the cap."""
         if self.quota_remaining is not None and size > self.quota_remaining:
             raise exception.StorageQuotaFull(size=size, remaining=max(self.quota_remaining, 0))
+        for budget in self.budgets:
+            if size > budget.remaining:
+                raise budget.error(size)
         if size > self.cap:
             raise exception.ImageSizeLimitExceeded()
 
     @property
     def maximum(self) -> int:
-        if self.quota_remaining is None:
-            return self.cap
-        return min(self.cap, max(self.quota_remaining, 0))
+        limits = [self.cap] + [max(b.remaining, 0) for b in self.budgets]
+        if self.quota_remaining is not None:
+            limits.append(max(self.quota_remaining, 0))
+        return min(limits)
 
 
 def upload_limit(used_by_owner: int | None) -> UploadLimit:
-    """The limit for an upload by an owner already using ``used_by_owner`` bytes."""
+    """The limit for an upload by an owner already using ``used_by_owner`` bytes
+    (``user_storage_quota`` is not applied under Keystone unified limits)."""
     quota = storage_quota()
     remaining = None if quota <= 0 or used_by_owner is None else quota - used_by_owner
     return UploadLimit(cap=CONF.image_size_cap, quota_remaining=remaining)

@@ -102,6 +102,22 @@ def store_ids() -> list[str]:
     return list(CONF.enabled_backends or {})
 
 
+def weight(store_id: str | None) -> int:
+    """``[<store>] weight`` of an enabled store (0 for unknown or no store)."""
+    if not store_id or store_id not in (CONF.enabled_backends or {}):
+        return 0
+    return int(getattr(getattr(CONF, store_id, None), "weight", 0) or 0)
+
+
+def by_weight(locations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Locations with the heaviest store first (stable: equal weights keep their
+    order), as Glance orders them; unchanged without multi-store."""
+    if not is_multi_store():
+        return locations
+    return sorted(locations, key=lambda loc: weight((loc.get("metadata") or {}).get("store")),
+                  reverse=True)
+
+
 def default_backend() -> str | None:
     """The multi-store default store id (None in single-store mode)."""
     return CONF.glance_store.default_backend if is_multi_store() else None

@@ -21,6 +21,7 @@ from oslo_policy import policy as oslo_policy
 from glance import property_protection
 from glance.conf import dependencies, validate
 from glance.conf import image_import as import_conf
+from glance.conf import limits as limits_conf
 from glance.conf import store as store_conf
 
 CONF = cfg.CONF
@@ -123,6 +124,7 @@ def check(conf: cfg.ConfigOpts) -> None:
     check_directories(conf)
     check_policy_files(conf)
     property_protection.check(conf)
+    limits_conf.check(conf)
 
 
 def check_listen(host: str, port: int) -> None:

@@ -51,17 +51,29 @@ Related options:
         "vmdk_allowed_types",
         default=["streamOptimized", "monolithicSparse"],
         help="""
-VMDK ``create-type`` subformats Glance's image conversion accepts. glance does
-not convert images (and always refuses a vmdk whose descriptor names other
-files); another value is reported at start-up as not supported.
+VMDK ``create-type`` subformats image conversion may read (the
+single-file-with-sparse-header ones by default: a vmdk naming other files could
+expose files of the host). An empty list refuses to convert any vmdk. As in
+Glance, this is checked when an image is converted (the ``image_conversion``
+import plugin); uploads of a vmdk naming other files are always refused.
+
+Related options:
+    * ``[image_import_opts] image_import_plugins``
 """),
     cfg.ListOpt(
         "gpt_safety_checks_nonfatal",
         default=[],
         help="""
-Glance's GPT/MBR safety checks (``mbr``, ``gptmbr``) to treat as warnings.
-glance keeps every format safety check fatal; a value is reported at start-up
-as not supported.
+Safety checks of GPT disk images (``disk_format = gpt``, or data detected as
+GPT, such as a raw whole-disk image) to log as warnings instead of refusing
+the data: ``mbr`` (the protective MBR's partition entries) and/or ``gptmbr``.
+MBR is loosely defined, so a working disk may fail them; relaxing them weakens
+the check that the data is the disk it claims to be. The ``mbr`` check only
+warns for ``aki``/``ari`` images whatever this says (kernels may carry an odd
+MBR on purpose). Checks of other formats stay fatal.
+
+Possible values:
+    * A comma-separated list of check names (``mbr``, ``gptmbr``)
 """),
 ]
 

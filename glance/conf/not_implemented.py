@@ -28,15 +28,6 @@ as not supported.
 Glance's number of retries of its own HTTP calls (location imports). glance
 does not retry them; another value is reported at start-up as not supported.
 """),
-    cfg.BoolOpt(
-        "use_keystone_limits",
-        default=False,
-        help="""
-Glance's per-project quotas from Keystone unified limits (``[oslo_limit]``).
-glance does not read Keystone limits: ``True`` stops glance-api at start-up
-rather than run without the quotas. glance's own limits are
-``user_storage_quota`` and the ``image_*_quota`` options.
-"""),
     cfg.HostAddressOpt(
         "pydev_worker_debug_host",
         sample_default="localhost",

@@ -32,7 +32,8 @@ def list_opts() -> list:
     default_opts = list(itertools.chain(server.opts, api.opts, store.opts,
                                         image_import.default_opts,
                                         notifications.opts, image_cache.opts,
-                                        scrubber.opts, not_implemented.default_opts))
+                                        scrubber.opts, limits.default_opts,
+                                        not_implemented.default_opts))
     groups = [(None, default_opts)]
     groups += paste.list_opts() + image_format.list_opts() + database.list_opts()
     groups += image_import.list_opts()[1:] + import_filtering.list_opts()

@@ -65,9 +65,6 @@ TABLE: tuple[Unsupported, ...] = (
     Unsupported("DEFAULT", "metadata_encryption_key", REFUSE,
                 "location URLs are stored unencrypted and encrypted ones cannot be "
                 "read", _is_set),
-    Unsupported("DEFAULT", "use_keystone_limits", REFUSE,
-                "Keystone unified limits are not enforced, so projects would have no "
-                "quota"),
     Unsupported("image_import_opts", "image_import_plugins", REFUSE,
                 "import plugins are not run (only no_op is accepted), so images would "
                 "be stored unconverted, compressed or without the injected properties",
@@ -90,11 +87,6 @@ TABLE: tuple[Unsupported, ...] = (
     Unsupported("DEFAULT", "worker_self_reference_url", WARN,
                 "import calls are not proxied to the node that staged the data; nodes "
                 "must share the staging directory"),
-    Unsupported("image_format", "vmdk_allowed_types", WARN,
-                "images are not converted (a vmdk naming other files is always "
-                "refused)"),
-    Unsupported("image_format", "gpt_safety_checks_nonfatal", WARN,
-                "every format safety check stays fatal"),
     Unsupported("task", "work_dir", WARN, "tasks need no scratch directory"),
     Unsupported("taskflow_executor", "engine_mode", WARN,
                 "tasks run on glance's own thread pool"),
@@ -111,7 +103,6 @@ TABLE: tuple[Unsupported, ...] = (
     Unsupported("profiler", "*", WARN, "requests are not profiled"),
     Unsupported("profiler_jaeger", "*", WARN, "requests are not profiled"),
     Unsupported("profiler_otlp", "*", WARN, "requests are not profiled"),
-    Unsupported("oslo_limit", "*", WARN, "Keystone unified limits are not read"),
 )
 
 # Sections of libraries glance does not use; a key set in them is ignored.

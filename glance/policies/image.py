@@ -45,9 +45,8 @@ rules = [
     rule("download_image", base.ADMIN_OR_MEMBER_OF_VISIBLE_IMAGE,
          "Download image data.", [("GET", _IMAGE + "/file")]),
     rule("download_from_store", base.ADMIN_OR_MEMBER_OF_VISIBLE_IMAGE,
-         "Download image data from a store the caller chooses. Reserved: registered "
-         "for policy files written for Glance; this service has no store-selecting "
-         "download, so the rule is not checked yet.",
+         "Download image data from the stores the caller prefers "
+         "(GET /v2/images/{image_id}/file?prefer=<store ids>).",
          [("GET", _IMAGE + "/file")], legacy=False),
     rule("upload_image", base.ADMIN_OR_PROJECT_MEMBER, "Upload image data.",
          [("PUT", _IMAGE + "/file")]),

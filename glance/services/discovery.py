@@ -5,7 +5,7 @@ from typing import Any
 
 from oslo_config import cfg
 
-from glance import exception
+from glance import exception, keystone_limits
 from glance import store as image_store
 
 CONF = cfg.CONF
@@ -16,9 +16,18 @@ NOT_OFFERED = frozenset({"glance-download"})
 class DiscoveryService:
     """Import methods and stores as configured, with the stores-detail policy."""
 
-    def __init__(self, enforcer, store=image_store) -> None:
+    def __init__(self, enforcer, store=image_store,
+                 limits: keystone_limits.KeystoneLimits | None = None) -> None:
         self.policy = enforcer
         self.store = store
+        self.limits = limits or keystone_limits.KeystoneLimits()
+
+    # -- usage --------------------------------------------------------------------------
+
+    def usage(self, context) -> dict[str, dict[str, int]]:
+        """``GET /v2/info/usage``: the caller's project's Keystone limits and usage
+        (empty without ``use_keystone_limits``)."""
+        return self.limits.usage(context.owner)
 
     # -- import methods -----------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from glance import exception, format_inspection, image_cache, notifier, quota
+from glance import exception, format_inspection, image_cache, keystone_limits, notifier, quota
 from glance import store as image_store
 from glance.domain import image as domain
 from glance.services import access, upload_recovery
@@ -72,8 +72,10 @@ class ImageDataService:
     """Image data operations, with policy, quotas and status rules applied."""
 
     def __init__(self, db, access_: access.ImageAccess, store=image_store,
-                 cache=image_cache) -> None:
+                 cache=image_cache,
+                 limits: keystone_limits.KeystoneLimits | None = None) -> None:
         self.db = db
+        self.limits = limits or keystone_limits.KeystoneLimits()
         self.access = access_
         self.store = store
         self.cache = cache
@@ -92,19 +94,28 @@ class ImageDataService:
         used = (self.db.owner_storage_usage(image.owner, image.id)
                 if quota.storage_quota() > 0 else None)
         limit = quota.upload_limit(used)
+        project = self.limits.project(context.owner)
+        if project is not None:  # Keystone limits: the caller's project, as Glance
+            project.add_budget(limit, keystone_limits.SIZE_TOTAL, size)
         if size is not None:
             limit.check(size)
         with upload_recovery.tracked(image_id, backend):
-            return self._save(context, image, chunks, size, backend, limit)
+            return self._save(context, image, chunks, size, backend, limit, project)
 
     def _save(self, context, image: domain.Image, chunks: Iterable[bytes],
-              size: int | None, backend: str | None,
-              limit: quota.UploadLimit) -> domain.Image:
+              size: int | None, backend: str | None, limit: quota.UploadLimit,
+              project: keystone_limits.ProjectLimits | None = None) -> domain.Image:
         """queued -> saving -> (store) -> active; any failure back to queued."""
         image_id = image.id
         access.check_mutable(context, image.owner)
         self.db.image_update(context, image_id, {"status": "saving"},
                              expected_status="queued")
+        if project is not None:  # this upload counts itself, as in Glance
+            try:
+                project.enforce(keystone_limits.COUNT_UPLOADING)
+            except BaseException:
+                self._restore(context, image_id)
+                raise
         notifier.preparing(context, image, backend)
         stream = quota.LimitedStream(chunks, limit)
         inspected = format_inspection.inspect_stream(stream, image.disk_format,
@@ -144,18 +155,23 @@ class ImageDataService:
 
     # -- download -----------------------------------------------------------------------
 
-    def open_download(self, context, image_id: str,
-                      destination_ip: str | None = None) -> Download:
+    def open_download(self, context, image_id: str, destination_ip: str | None = None,
+                      prefer: list[str] | None = None) -> Download:
         """What ``GET /v2/images/{id}/file`` sends: this node's cached copy, else the
         file-store file, else a reader of the store; metered for ``image.send``.
 
         403/404 as ``download_image`` and visibility say; a deactivated image only
-        for administrators; an image without data has nothing to read (204).
+        for administrators; an image without data has nothing to read (204). The
+        location read is the first by store weight, or with ``prefer`` (store ids,
+        ``download_from_store``) the first in one of those stores.
         """
         image = self.access.authorized(context, image_id, "download_image")
         if image.status == "deactivated" and not context.is_admin:
             raise exception.ImageDeactivated()
         locations = [loc for loc in image.locations if loc.get("status") == "active"]
+        if prefer:
+            self.access.authorize(context, "download_from_store", image)
+            locations = self._preferred_first(locations, prefer)
         if image.status not in ("active", "deactivated") or not locations:
             return Download(image)
         location = locations[0]
@@ -176,6 +192,24 @@ class ImageDataService:
             return Download(image, read, ranges_supported=ranges_supported)
         return Download(image, meter.wrap(read), meter.close,
                         ranges_supported=ranges_supported)
+
+    def _preferred_first(self, locations: list[dict[str, Any]],
+                         prefer: list[str]) -> list[dict[str, Any]]:
+        """The locations in the ``prefer`` stores first (each group keeps its weight
+        order), as Glance; 400 for a store that is not configured."""
+        if not self.store.is_multi_store():
+            raise exception.BadRequest("Store selection for download is not available "
+                                       "when multiple backends are not enabled.")
+        known = set(self.store.store_ids())
+        for store_id in prefer:
+            if store_id not in known:
+                raise exception.BadRequest(f"Store '{store_id}' is not configured.")
+        wanted = set(prefer)
+
+        def preferred(loc: dict[str, Any]) -> bool:
+            return (loc.get("metadata") or {}).get("store") in wanted
+        return ([loc for loc in locations if preferred(loc)]
+                + [loc for loc in locations if not preferred(loc)])
 
     def _open_local(self, image: domain.Image,
                     location: dict[str, Any]) -> BinaryIO | None:

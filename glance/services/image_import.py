@@ -21,7 +21,7 @@ from typing import Any
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from glance import exception, format_inspection, notifier, quota, schema
+from glance import exception, format_inspection, keystone_limits, notifier, quota, schema
 from glance import store as image_store
 from glance.conf import image_import as import_conf
 from glance.domain import image as image_domain
@@ -84,8 +84,10 @@ class ImportService:
 
     def __init__(self, db, access_: access.ImageAccess, tasks: TaskLifecycle,
                  discovery: DiscoveryService, images: ImageService,
-                 store=image_store) -> None:
+                 store=image_store,
+                 limits: keystone_limits.KeystoneLimits | None = None) -> None:
         self.db = db
+        self.limits = limits or keystone_limits.KeystoneLimits()
         self.access = access_
         self.tasks = tasks
         self.discovery = discovery
@@ -102,11 +104,20 @@ class ImportService:
         used = (self.db.owner_storage_usage(image.owner, image.id)
                 if quota.storage_quota() > 0 else None)
         limit = quota.upload_limit(used)
+        project = self.limits.project(context.owner)
+        if project is not None:
+            project.add_budget(limit, keystone_limits.STAGE_TOTAL, size)
         if size is not None:
             limit.check(size)
         access.check_mutable(context, image.owner)
         self.db.image_update(context, image_id, {"status": "uploading"},
                              expected_status=image.status)
+        if project is not None:  # this upload counts itself, as in Glance
+            try:
+                project.enforce(keystone_limits.COUNT_UPLOADING)
+            except BaseException:
+                self._set_back(context, image_id, "uploading", {})
+                raise
         path = staged_path(image_id)
         stream = format_inspection.inspect_stream(
             quota.LimitedStream(chunks, limit), image.disk_format, image.container_format)
@@ -148,6 +159,7 @@ class ImportService:
         """Check and start an import; returns its ``api_image_import`` task."""
         if method not in self.discovery.import_methods():
             raise exception.UnknownImportMethod(method=method)
+        self.limits.enforce(context.owner, keystone_limits.SIZE_TOTAL)
         image = self.access.get(context, image_id)
         self.access.authorize(context, "copy_image" if method == "copy-image"
                               else "modify_image", image)
@@ -244,6 +256,7 @@ class ImportService:
         path = staged_path(image_id)
         failed: list[str | None] = []
         try:
+            self._check_import_limits(context, image_id, method)
             if method == "web-download":
                 limit = self._limit(context, image_id)
                 web_download.fetch_to_file(uri or "", path, limit)
@@ -276,7 +289,26 @@ class ImportService:
         image = self.db.image_get(context, image_id)
         used = (self.db.owner_storage_usage(image["owner"], image_id)
                 if quota.storage_quota() > 0 else None)
-        return quota.upload_limit(used)
+        limit = quota.upload_limit(used)
+        project = self.limits.project(context.owner)
+        if project is not None:  # a download to staging, then to the store
+            project.add_budget(limit, keystone_limits.STAGE_TOTAL, None)
+            project.add_budget(limit, keystone_limits.SIZE_TOTAL, None)
+        return limit
+
+    def _check_import_limits(self, context, image_id: str, method: str) -> None:
+        """The Keystone limits an import run checks first, as Glance: glance-direct
+        the staged size against image_size_total; the others image_stage_total and
+        image_count_uploading."""
+        project = self.limits.project(context.owner)
+        if project is None:
+            return
+        size = self.db.image_get(context, image_id).get("size") or 0
+        if method == "glance-direct":
+            project.check_size(keystone_limits.SIZE_TOTAL, size)
+        else:
+            project.enforce_bytes(keystone_limits.STAGE_TOTAL, size)
+            project.enforce(keystone_limits.COUNT_UPLOADING)
 
     def _copy_to_staging(self, context, image_id: str, path: str) -> None:
         image = self.db.image_get(context, image_id)

@@ -8,7 +8,7 @@ from typing import Any
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from glance import exception, image_cache, notifier, schema
+from glance import exception, image_cache, keystone_limits, notifier, schema
 from glance import store as image_store
 from glance.db.queries import ImageQuery
 from glance.domain import image as domain
@@ -71,8 +71,10 @@ class ImageService:
 
     def __init__(self, db, enforcer, access_: access.ImageAccess,
                  data_removal: DataRemoval, protections: Protections,
-                 store=image_store) -> None:
+                 store=image_store,
+                 limits: keystone_limits.KeystoneLimits | None = None) -> None:
         self.db = db
+        self.limits = limits or keystone_limits.KeystoneLimits()
         self.policy = enforcer
         self.access = access_
         self.data_removal = data_removal
@@ -147,6 +149,7 @@ class ImageService:
         if rules is not None:
             for name in image.extra:
                 _check_protection(rules, context, name, "create")
+        self.limits.enforce(context.owner, keystone_limits.COUNT_TOTAL, 1)
         _check_quota("image properties", len(image.extra), CONF.image_property_quota)
         _check_quota("image tags", len(image.tags), CONF.image_tag_quota)
         if self.db.image_id_taken(image.id):

@@ -18,7 +18,7 @@ cycle; the layering test of the unit tier checks)::
 import threading
 from dataclasses import dataclass
 
-from glance import image_cache, policy
+from glance import image_cache, keystone_limits, policy
 from glance import property_protection as protection
 from glance import store as image_store
 from glance.db.sqlalchemy import api as db_api
@@ -59,11 +59,12 @@ def build(db=db_api, task_db=task_api, metadef_db=metadef_api, enforcer=policy,
     """Every service, wired together (defaults: the process's repository, policy
     enforcer, store and image cache modules)."""
     access = ImageAccess(db, enforcer)
-    discovery = DiscoveryService(enforcer, store)
+    limits = keystone_limits.KeystoneLimits()
+    discovery = DiscoveryService(enforcer, store, limits)
     images = ImageService(db, enforcer, access, DataRemoval(db, store),
-                          protection.Protections(), store)
+                          protection.Protections(), store, limits)
     lifecycle = TaskLifecycle(task_db)
-    imports = ImportService(db, access, lifecycle, discovery, images, store)
+    imports = ImportService(db, access, lifecycle, discovery, images, store, limits)
     task_types = {
         "import": TaskType(run=imports.run_legacy_import,
                            check_input=imports.check_legacy_input,
@@ -73,7 +74,7 @@ def build(db=db_api, task_db=task_api, metadef_db=metadef_api, enforcer=policy,
     return Services(
         access=access,
         images=images,
-        image_data=ImageDataService(db, access, store, cache),
+        image_data=ImageDataService(db, access, store, cache, limits),
         imports=imports,
         task_lifecycle=lifecycle,
         tasks=TaskService(lifecycle, task_types, enforcer, task_db),

@@ -39,6 +39,14 @@ def gpt_disk(size: int = MIB) -> bytes:
     return (bytes(mbr) + header).ljust(size, b"\0")
 
 
+def gpt_disk_bad_mbr() -> bytes:
+    """A GPT disk whose protective MBR entry has an invalid boot flag (fails the
+    GPT inspector's ``mbr`` safety check)."""
+    data = bytearray(gpt_disk())
+    data[446] = 0x01
+    return bytes(data)
+
+
 def _patch(data: bytes, old: bytes, new: bytes) -> bytes:
     assert old in data and len(new) <= len(old)
     return data.replace(old, new.ljust(len(old), b" "), 1)

@@ -93,11 +93,9 @@ def test_an_unreadable_file_is_one_line(tmp_path):
 @pytest.mark.parametrize("entry_point", ("glance-api", "wsgi"))
 @pytest.mark.parametrize(("section", "option", "value"), [
     ("DEFAULT", "metadata_encryption_key", "0123456789abcdef0123456789abcdef"),
-    ("DEFAULT", "use_keystone_limits", "true"),
     ("image_import_opts", "image_import_plugins", "[image_conversion]"),
     ("taskflow_executor", "conversion_format", "raw"),
-], ids=["metadata-encryption", "keystone-limits", "import-plugins",
-        "conversion-format"])
+], ids=["metadata-encryption", "import-plugins", "conversion-format"])
 def test_unsupported_security_options_refuse_to_start(tmp_path, entry_point, section,
                                                       option, value):
     config = _config(tmp_path, section, option, value)
@@ -164,3 +162,34 @@ def test_an_unknown_keystone_auth_plugin_stops_glance_api(tmp_path):
         "keystone_authtoken": {"auth_type": "passwrd"}})
     assert_one_line_error(run_entry_point("glance-api", config),
                           "[keystone_authtoken] auth_type = passwrd")
+
+
+LIMITS_AUTH = {"auth_type": "password", "auth_url": "http://127.0.0.1:5000",
+               "username": "glance", "password": "p", "user_domain_id": "default"}
+
+
+@pytest.mark.parametrize(("oslo_limit", "words"), [
+    ({}, ("[oslo_limit] endpoint_id", "use_keystone_limits")),
+    ({"endpoint_id": "e1"}, ("[oslo_limit] auth_type",)),
+    ({"endpoint_id": "e1", "auth_type": "no-such-plugin"},
+     ("[oslo_limit] auth_type = no-such-plugin", "no such keystoneauth plugin")),
+    ({"endpoint_id": "e1", "auth_type": "password", "username": "glance"},
+     ("[oslo_limit] auth_type = password needs", "auth_url")),
+    ({**LIMITS_AUTH, "endpoint_id": "e1", "endpoint_interface": "sideways"},
+     ("[oslo_limit] endpoint_interface",)),
+], ids=["no-endpoint", "no-auth-type", "unknown-plugin", "missing-auth-url",
+        "bad-interface"])
+@pytest.mark.parametrize("entry_point", ("glance-api", "wsgi"))
+def test_unusable_oslo_limit_stops_start_up_in_one_line(tmp_path, entry_point, oslo_limit,
+                                                       words):
+    config = helpers.write_config(tmp_path, {"DEFAULT": {"use_keystone_limits": "true"},
+                                             "oslo_limit": oslo_limit})
+    assert_one_line_error(run_entry_point(entry_point, config), *words)
+
+
+def test_oslo_limit_is_not_checked_while_keystone_limits_are_off(tmp_path):
+    """[oslo_limit] as Glance's sample leaves it does not stop a node without limits."""
+    config = helpers.write_config(tmp_path, {"oslo_limit": {"endpoint_id": "e1"}})
+    result = run_entry_point("wsgi", config)
+    assert result.returncode == 0, result.stderr
+    assert "oslo_limit" not in result.stderr

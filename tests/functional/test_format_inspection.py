@@ -146,3 +146,33 @@ def test_stage_and_import_real_image(app):
         time.sleep(0.1)
     image = show(app, image_id)
     assert image["status"] == "active" and image["virtual_size"] == disk_images.MIB
+
+
+@pytest.mark.parametrize("disk_format", ["raw", "aki"])
+def test_gpt_mbr_check_is_fatal_unless_listed_nonfatal(app, override, disk_format):
+    """[image_format] gpt_safety_checks_nonfatal = mbr lets a GPT disk with an odd
+    protective MBR in; an aki/ari image never fails on its MBR (as in Glance)."""
+    data = disk_images.gpt_disk_bad_mbr()
+    image_id = create(app, disk_format)
+    status = 204 if disk_format == "aki" else 400
+    app.put(f"/v2/images/{image_id}/file", data, headers={**helpers.MEMBER, **OCTET},
+            status=status)
+    if disk_format == "aki":
+        assert show(app, image_id)["status"] == "active"
+        return
+    assert show(app, image_id)["status"] == "queued" and store_files(image_id) == []
+    override("gpt_safety_checks_nonfatal", ["gptmbr"], group="image_format")
+    app.put(f"/v2/images/{image_id}/file", data, headers={**helpers.MEMBER, **OCTET},
+            status=400)
+    override("gpt_safety_checks_nonfatal", ["mbr"], group="image_format")
+    app.put(f"/v2/images/{image_id}/file", data, headers={**helpers.MEMBER, **OCTET},
+            status=204)
+    assert show(app, image_id)["status"] == "active"
+
+
+def test_nonfatal_gpt_checks_do_not_relax_other_formats(app, override):
+    override("gpt_safety_checks_nonfatal", ["mbr", "gptmbr"], group="image_format")
+    disk_format, data = disk_images.MALICIOUS["qcow2-backing-file"]
+    image_id = create(app, disk_format)
+    app.put(f"/v2/images/{image_id}/file", data, headers={**helpers.MEMBER, **OCTET},
+            status=400)

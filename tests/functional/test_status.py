@@ -162,7 +162,7 @@ def test_unsupported_options(tmp_path):
     assert code == 1 and checks["Configuration options"][0] == 1, checks
     assert "http_retries" in checks["Configuration options"][1]
     assert "no_such_option" in checks["Configuration options"][1]
-    config = _config(tmp_path / "etc2", {"DEFAULT": {"use_keystone_limits": "true"}})
+    config = _config(tmp_path / "etc2", {"DEFAULT": {"metadata_encryption_key": "k" * 32}})
     code, checks, _table = status(config)
     assert code == 2 and "will not start" in checks["Configuration options"][1], checks
     config = _config(tmp_path / "etc3", {"DEFAULT": {"workers": "many"}})

@@ -110,11 +110,11 @@ def test_rows_apply_only_to_what_the_file_sets(conf):
 
 
 def test_refused_options_raise_one_error_naming_them_all(conf):
-    opts = conf("[DEFAULT]\nuse_keystone_limits = true\n"
+    opts = conf("[DEFAULT]\nmetadata_encryption_key = 0123456789abcdef\n"
                 "[image_import_opts]\nimage_import_plugins = [no_op,image_conversion]\n")
     with pytest.raises(validate.ConfigError) as err:
         unsupported.check(opts)
-    assert "[DEFAULT] use_keystone_limits (" in str(err.value)
+    assert "[DEFAULT] metadata_encryption_key (" in str(err.value)
     assert "[image_import_opts] image_import_plugins (" in str(err.value)
 
 

@@ -56,3 +56,24 @@ def test_limited_stream_reads_a_server_error_as_a_client_that_went_away():
     with pytest.raises(exception.ImageSizeLimitExceeded):  # glance's own pass through
         list(quota.LimitedStream(_chunks(b"a", then=exception.ImageSizeLimitExceeded()),
                                  quota.UploadLimit(10, None)))
+
+
+def test_a_project_budget_stops_the_stream_with_its_own_error():
+    def over(size: int) -> exception.GlanceException:
+        return exception.ProjectOverLimit(body=f"over by {size}")
+    limit = quota.UploadLimit(cap=100, quota_remaining=None,
+                              budgets=[quota.ProjectBudget(remaining=5, error=over)])
+    assert limit.maximum == 5
+    stream = quota.LimitedStream(iter([b"abc", b"def"]), limit)
+    with pytest.raises(exception.ProjectOverLimit, match="over by 6") as err:
+        list(stream)
+    assert err.value.code == 413
+    limit.budgets.append(quota.ProjectBudget(remaining=-3, error=over))
+    assert limit.maximum == 0
+
+
+def test_user_storage_quota_is_not_applied_under_keystone_limits(app, override):
+    override("user_storage_quota", "30B")
+    assert quota.storage_quota() == 30
+    override("use_keystone_limits", True)
+    assert quota.storage_quota() == 0

@@ -20,7 +20,7 @@ class DiscoveryController:
         return {"stores": self.service.stores_detail(request.context)}
 
     def get_usage(self, request: wsgi.Request) -> dict:
-        return {"usage": {}}
+        return {"usage": self.service.usage(request.context)}
 
 
 def create_resource(service: DiscoveryService) -> wsgi.Resource:

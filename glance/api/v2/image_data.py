@@ -60,7 +60,11 @@ class ImageDataController:
 
     def download(self, request: wsgi.Request, image_id: str) -> Download:
         check_image_id(image_id)
-        return self.service.open_download(request.context, image_id, request.remote_addr)
+        # ?prefer=<store>[,<store>...]: those stores' copies are read first.
+        prefer = [name.strip() for name in request.params.get("prefer", "").split(",")
+                  if name.strip()]
+        return self.service.open_download(request.context, image_id, request.remote_addr,
+                                          prefer=prefer)
 
 
 class ResponseSerializer:

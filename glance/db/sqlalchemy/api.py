@@ -13,6 +13,7 @@ from oslo_serialization import jsonutils
 from oslo_utils import timeutils
 
 from glance import exception
+from glance import store as image_store
 from glance.db import queries
 from glance.db.sqlalchemy import engine, paging
 from glance.db.sqlalchemy.member_api import (  # noqa: F401 - re-exported for callers
@@ -139,6 +140,8 @@ def _load_children(session, image_ids: list[str]) -> dict[str, dict[str, Any]]:
             child["locations"].append({
                 "id": row_id, "url": value, "status": status,
                 "metadata": jsonutils.loads(meta) if meta else {}})
+    for child in children.values():  # every reader sees the heaviest store first
+        child["locations"] = image_store.by_weight(child["locations"])
     return children
 
 
