@@ -8,9 +8,14 @@ from oslo_context import context
 class RequestContext(context.RequestContext):
     """An oslo.context RequestContext that knows which project owns new images."""
 
-    def __init__(self, owner_is_tenant: bool = True, **kwargs: Any) -> None:
+    def __init__(self, owner_is_tenant: bool = True,
+                 service_catalog: list[dict[str, Any]] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.owner_is_tenant = owner_is_tenant
+        # keystonemiddleware's X-Service-Catalog (glance-download finds other regions'
+        # Glance in it)
+        self.service_catalog = service_catalog or []
 
     @property
     def owner(self) -> str | None:

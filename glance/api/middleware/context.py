@@ -15,6 +15,8 @@ without user, project or roles, as Glance does: with the default policies
 almost every call is then refused with 403.
 """
 
+import json
+
 import webob
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -41,8 +43,26 @@ def _admin_context(request: webob.Request, roles: list[str]) -> context.RequestC
         request), auth_token=request.headers.get("X-Auth-Token"))
 
 
+class BadCatalog(ValueError):
+    """X-Service-Catalog is not a JSON list of services."""
+
+
+def _service_catalog(request: webob.Request) -> list[dict]:
+    raw = request.headers.get("X-Service-Catalog")
+    if not raw:
+        return []
+    try:
+        catalog = json.loads(raw)
+    except ValueError as err:
+        raise BadCatalog("Invalid service catalog json.") from err
+    if not isinstance(catalog, list) or not all(isinstance(s, dict) for s in catalog):
+        raise BadCatalog("Invalid service catalog json.")
+    return catalog
+
+
 def _context_from_headers(request: webob.Request) -> context.RequestContext:
     ctx = context.RequestContext.from_environ(request.environ)
+    ctx.service_catalog = _service_catalog(request)
     if not ctx.project_id and request.headers.get("X-Tenant-Id"):
         ctx.project_id = request.headers["X-Tenant-Id"]
     ctx.roles = [role.lower() for role in ctx.roles]  # as Glance does
@@ -61,21 +81,29 @@ class ContextMiddleware(base.RequestFilter):
     def process_request(self, request: webob.Request):
         """Attach the context; 401 without a confirmed identity, 403 for an
         anonymous caller's writes."""
-        if request.environ.get(TRUST_HEADERS_ENV):
-            if any(name in request.headers for name in IDENTITY_HEADERS):
-                ctx = _context_from_headers(request)
-            else:
-                ctx = _admin_context(request, ["admin"])
-        elif request.headers.get("X-Identity-Status") == "Confirmed":
-            ctx = _context_from_headers(request)
-        elif CONF.allow_anonymous_access:
+        try:
+            ctx = self._identified(request)
+        except BadCatalog as err:
+            return faults.error_response(request, 400, str(err))
+        if ctx is None and not CONF.allow_anonymous_access:
+            return faults.error_response(
+                request, 401, "The request you have made requires authentication.")
+        if ctx is None:
             if request.method not in READ_METHODS:
                 return faults.error_response(request, 403, "Read-only access")
             ctx = _anonymous_context(request)
-        else:
-            return faults.error_response(
-                request, 401, "The request you have made requires authentication.")
         request.environ["glance.context"] = ctx
+        return None
+
+    @staticmethod
+    def _identified(request: webob.Request) -> context.RequestContext | None:
+        """The context of a trusted or confirmed identity; None when there is none."""
+        if request.environ.get(TRUST_HEADERS_ENV):
+            if any(name in request.headers for name in IDENTITY_HEADERS):
+                return _context_from_headers(request)
+            return _admin_context(request, ["admin"])
+        if request.headers.get("X-Identity-Status") == "Confirmed":
+            return _context_from_headers(request)
         return None
 
 
