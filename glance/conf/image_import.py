@@ -29,12 +29,15 @@ Possible values:
       (filtered by ``[import_filtering_opts]``)
     * ``copy-image``: copy an active image's data into more stores (only offered
       when several stores are enabled with ``enabled_backends``)
-    * ``glance-download``: accepted for Glance compatibility but not offered
-      (a warning at start-up says so)
+    * ``glance-download``: the API fetches an image from the Glance of another
+      Keystone region (found in the caller's service catalog, called with the
+      caller's token); needs keystonemiddleware. Properties carried over:
+      ``[glance_download_properties] extra_properties``
 
 Related options:
     * [DEFAULT] enabled_backends
     * [import_filtering_opts]
+    * [glance_download_properties] extra_properties
 """),
     cfg.StrOpt(
         "node_staging_uri",

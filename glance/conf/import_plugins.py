@@ -1,6 +1,6 @@
-"""Options of Glance's import plugins and of its ``glance-download`` method.
+"""Options of Glance's import plugins and of the ``glance-download`` method.
 
-glance has neither (see glance/conf/unsupported.py): these groups are
+glance has no import plugins (see glance/conf/unsupported.py): their groups are
 registered with Glance's names, types and defaults so that a Glance
 configuration parses as it does in Glance and a value set here is reported at
 start-up instead of being ignored in silence.
@@ -17,10 +17,9 @@ download_opts = [
         item_type=cfg.types.String(quotes=True),
         default=["hw_", "trait:", "os_distro", "os_secure_boot", "os_type"],
         help="""
-Glance's ``glance-download`` method (import from another region's Glance)
-copies the source image's properties that start with one of these prefixes.
-glance does not offer ``glance-download``; a value is reported at start-up as
-not supported.
+The ``glance-download`` import method (import from another region's Glance)
+copies the remote image's properties that start with one of these prefixes;
+``os_glance*`` properties are never copied.
 """),
 ]
 

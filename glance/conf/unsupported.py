@@ -45,10 +45,6 @@ def _not_file_uri(value: Any, default: Any) -> bool:
     return not str(value).startswith("file://")
 
 
-def _glance_download(value: Any, default: Any) -> bool:
-    return "glance-download" in (value or ())
-
-
 @dataclass(frozen=True)
 class Unsupported:
     """One row: ``[group] option`` (``*``: every option of the group)."""
@@ -73,8 +69,6 @@ TABLE: tuple[Unsupported, ...] = (
                 "images are not converted, so legacy import tasks would store them in "
                 "their original format", _is_set),
     # -- warned: ignored, harmless ------------------------------------------------------
-    Unsupported("DEFAULT", "enabled_import_methods", WARN,
-                "the glance-download method is not offered", _glance_download),
     Unsupported("DEFAULT", "node_staging_uri", WARN,
                 "only a file:// URI can be a staging area; data is staged in "
                 "[os_glance_staging_store] filesystem_store_datadir", _not_file_uri),
@@ -92,8 +86,6 @@ TABLE: tuple[Unsupported, ...] = (
                 "tasks run on glance's own thread pool"),
     Unsupported("image_import_opts", "max_parallel_stores", WARN,
                 "a multi-store import writes to one store after the other"),
-    Unsupported("glance_download_properties", "*", WARN,
-                "the glance-download method is not offered"),
     Unsupported("inject_metadata_properties", "*", WARN, "import plugins are not run"),
     Unsupported("image_conversion", "*", WARN, "import plugins are not run"),
     Unsupported("wsgi", "*", WARN,

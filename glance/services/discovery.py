@@ -9,8 +9,6 @@ from glance import exception, keystone_limits
 from glance import store as image_store
 
 CONF = cfg.CONF
-# Accepted in the configuration for Glance compatibility, never offered.
-NOT_OFFERED = frozenset({"glance-download"})
 
 
 class DiscoveryService:
@@ -33,8 +31,7 @@ class DiscoveryService:
 
     def import_methods(self) -> list[str]:
         """Import methods offered here (copy-image needs several stores)."""
-        methods = [m for m in dict.fromkeys(CONF.enabled_import_methods)
-                   if m not in NOT_OFFERED]
+        methods = list(dict.fromkeys(CONF.enabled_import_methods))
         if not self.store.is_multi_store() and "copy-image" in methods:
             methods.remove("copy-image")
         return methods

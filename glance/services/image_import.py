@@ -1,11 +1,12 @@
 """Interoperable image import: stage, then import (glance-direct, web-download,
-copy-image), and the legacy ``import`` task.
+copy-image, glance-download), and the legacy ``import`` task.
 
 Every import is an ``api_image_import`` task run on the background executor:
 
 1. the data is brought to the staging area (``[os_glance_staging_store]``):
-   already there for glance-direct, downloaded for web-download, read from an
-   existing store for copy-image;
+   already there for glance-direct, downloaded for web-download and
+   glance-download (glance/services/glance_download.py), read from an existing
+   store for copy-image;
 2. it is written to each target store through glance.store (md5 and os_hash
    computed on the stream);
 3. the image becomes ``active`` with its checksum, hash and locations; the task
@@ -15,7 +16,7 @@ Every import is an ``api_image_import`` task run on the background executor:
 """
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from oslo_config import cfg
@@ -26,7 +27,7 @@ from glance import store as image_store
 from glance.conf import image_import as import_conf
 from glance.domain import image as image_domain
 from glance.domain import task as task_domain
-from glance.services import access, background, web_download
+from glance.services import access, background, glance_download, web_download
 from glance.services.discovery import DiscoveryService
 from glance.services.images import ImageService
 from glance.services.task_lifecycle import TaskLifecycle
@@ -77,6 +78,28 @@ def _unlocked(properties: dict[str, str | None], task_id: str | None
     if task_id is None or properties.get(IMPORT_TASK) != task_id:
         return properties
     return {name: value for name, value in properties.items() if name != IMPORT_TASK}
+
+
+def _check_status(status: str, method: str, image_id: str) -> None:
+    """409 unless an image in ``status`` can be the target of ``method``."""
+    if method == "glance-direct":
+        if status == "queued" or (
+                status == "uploading" and not os.path.exists(staged_path(image_id))):
+            raise exception.Conflict("Image needs to be staged before 'glance-direct' "
+                                     "method can be used")
+        if status != "uploading":
+            raise exception.Conflict(f"Image with status {status} cannot be target for "
+                                     "import")
+    elif method in ("web-download", "glance-download"):
+        if status == "active" or (method == "web-download" and status != "queued"):
+            raise exception.Conflict(f"Image with status {status} cannot be target for "
+                                     "import")
+        if status != "queued":
+            raise exception.Conflict("Image needs to be in 'queued' state to use "
+                                     "'glance-download' method")
+    elif status != "active":
+        raise exception.Conflict(f"Image with status {status} cannot be copied; only "
+                                 "active images can.")
 
 
 class ImportService:
@@ -164,6 +187,10 @@ class ImportService:
         self.access.authorize(context, "copy_image" if method == "copy-image"
                               else "modify_image", image)
         self._check_importable(image, method, uri)
+        remote = None
+        if method == "glance-download":
+            remote = glance_download.parse_method((request_body or {}).get("method") or {},
+                                                  context)
         targets = self._targets(image, method, stores, all_stores, header_store)
         task_input = {"image_id": image.id, "import_req": request_body or {},
                       "backend": targets if self.discovery.multi_store() else None}
@@ -185,27 +212,13 @@ class ImportService:
         notifier.image(context, "image.update", lambda: self.db.image_get(context, image.id))
         must_succeed = all_stores_must_succeed
         self.tasks.submit(task, lambda t: self._run(t, image.id, method, uri, targets,
-                                                    must_succeed))
+                                                    must_succeed, remote))
         return task
 
     @staticmethod
     def _check_importable(image: image_domain.Image, method: str, uri: str | None) -> None:
         """409 unless the status and formats allow ``method``; 400 for a bad URI."""
-        if method == "glance-direct":
-            if image.status == "queued" or (
-                    image.status == "uploading" and not os.path.exists(staged_path(image.id))):
-                raise exception.Conflict("Image needs to be staged before 'glance-direct' "
-                                         "method can be used")
-            if image.status != "uploading":
-                raise exception.Conflict(
-                    f"Image with status {image.status} cannot be target for import")
-        elif method == "web-download":
-            if image.status != "queued":
-                raise exception.Conflict(
-                    f"Image with status {image.status} cannot be target for import")
-        elif image.status != "active":
-            raise exception.Conflict(f"Image with status {image.status} cannot be copied; "
-                                     "only active images can.")
+        _check_status(image.status, method, image.id)
         for name in ("container_format", "disk_format"):  # Glance's order
             if not getattr(image, name):
                 raise exception.Conflict(f"'{name}' needs to be set before import")
@@ -251,15 +264,19 @@ class ImportService:
     # -- the background run -------------------------------------------------------------
 
     def _run(self, task: task_domain.Task, image_id: str, method: str, uri: str | None,
-             targets: list[str | None], must_succeed: bool) -> None:
+             targets: list[str | None], must_succeed: bool,
+             remote: glance_download.RemoteRef | None = None) -> None:
         context = background.task_context(task)
         path = staged_path(image_id)
         failed: list[str | None] = []
+        restore: Callable[[], None] | None = None
         try:
             self._check_import_limits(context, image_id, method)
             if method == "web-download":
                 limit = self._limit(context, image_id)
                 web_download.fetch_to_file(uri or "", path, limit)
+            elif method == "glance-download" and remote is not None:
+                restore = self._download_remote(context, image_id, remote, path)
             elif method == "copy-image":
                 self._copy_to_staging(context, image_id, path)
             elif not os.path.exists(path):
@@ -269,6 +286,8 @@ class ImportService:
         except Exception as err:  # noqa: BLE001 - every failure ends the task
             reason = str(err) or type(err).__name__
             LOG.warning("Import of image %s (task %s) failed: %s", image_id, task.id, reason)
+            if restore is not None:
+                restore()
             failed_ids = failed or [t for t in targets]
             props = {IMPORTING: "", FAILED: ",".join(t for t in failed_ids if t)}
             if method == "copy-image":
@@ -284,6 +303,32 @@ class ImportService:
                              unlock=task.id)
         self.tasks.succeed(task.id, {"image_id": image_id},
                            message=f"Copied {size // MIB} MiB")
+
+    def _download_remote(self, context, image_id: str, ref: glance_download.RemoteRef,
+                         path: str) -> Callable[[], None]:
+        """glance-download: take the remote image's formats and carried properties,
+        stage its data; returns what puts the image's own values back on failure."""
+        remote = glance_download.fetch_record(ref)
+        before = self.db.image_get(context, image_id)
+        old_props = dict(before.get("properties", {}))
+        old_formats = {name: before.get(name) for name in ("disk_format",
+                                                           "container_format")}
+        self.db.image_update(context, image_id, remote.formats(),
+                             properties={**old_props, **remote.carried_properties()},
+                             expected_status="importing")
+
+        def restore() -> None:
+            current = self.db.image_get(context, image_id).get("properties", {})
+            kept = {k: v for k, v in current.items() if k.startswith("os_glance")}
+            self.db.image_update(context, image_id, old_formats,
+                                 properties={**old_props, **kept})
+
+        try:
+            glance_download.fetch_data(ref, remote, path, self._limit(context, image_id))
+        except BaseException:
+            restore()
+            raise
+        return restore
 
     def _limit(self, context, image_id: str) -> quota.UploadLimit:
         image = self.db.image_get(context, image_id)

@@ -10,6 +10,7 @@ storage quota).
 """
 
 import os
+from collections.abc import Callable
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -46,10 +47,13 @@ def _peer_address(response: requests.Response) -> str | None:
 
 
 def fetch_to_file(url: str, path: str, limit: quota.UploadLimit,
-                  purpose: str = "web-download") -> int:
+                  purpose: str = "web-download", headers: dict[str, str] | None = None,
+                  observe: Callable[[bytes], None] | None = None) -> int:
     """Download ``url`` into a new file at ``path``; returns the bytes written.
 
-    The file is removed on any error.
+    ``headers`` go to ``url``'s host only (a redirect elsewhere drops them);
+    ``observe`` sees every chunk written (for hashing). The file is removed on any
+    error.
     """
     timeout = CONF.image_import_opts.web_download_timeout
     current = url
@@ -57,8 +61,10 @@ def fetch_to_file(url: str, path: str, limit: quota.UploadLimit,
         session.trust_env = False  # no proxy from the environment: we check the real peer
         for _hop in range(CONF.image_import_opts.web_download_max_redirects + 1):
             check(current, purpose)
+            same_host = urlsplit(current).netloc == urlsplit(url).netloc
             try:
                 response = session.get(current, stream=True, allow_redirects=False,
+                                       headers=headers if same_host else None,
                                        timeout=(timeout, timeout))
             except requests.RequestException as err:
                 raise exception.DownloadFailed(url=current, reason=str(err)) from err
@@ -76,12 +82,12 @@ def fetch_to_file(url: str, path: str, limit: quota.UploadLimit,
                 length = response.headers.get("Content-Length")
                 if length and length.isdigit():
                     limit.check(int(length))
-                return _write(response, path, limit, current)
+                return _write(response, path, limit, current, observe)
     raise exception.DownloadFailed(url=url, reason="too many redirects")
 
 
 def _write(response: requests.Response, path: str, limit: quota.UploadLimit,
-           url: str) -> int:
+           url: str, observe: Callable[[bytes], None] | None) -> int:
     written = 0
     try:
         with open(path, "xb") as handle:
@@ -90,6 +96,8 @@ def _write(response: requests.Response, path: str, limit: quota.UploadLimit,
                 if written > limit.maximum:
                     limit.check(written)
                 handle.write(chunk)
+                if observe is not None:
+                    observe(chunk)
     except FileExistsError as err:
         raise exception.Conflict("Image data is already staged for this image.") from err
     except BaseException as err:

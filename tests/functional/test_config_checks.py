@@ -127,17 +127,17 @@ def test_no_op_plugin_and_glance_syntax_start(start_server):
 def test_unsupported_and_unused_options_are_warned_once(start_server):
     server = start_server({
         "DEFAULT": {"enabled_import_methods": "[glance-direct,glance-download]",
-                    "workers": 2},
+                    "http_retries": 5, "workers": 2},
         "profiler": {"enabled": "true", "hmac_keys": "not-to-be-logged"},
         "barbican": {"barbican_endpoint": "http://127.0.0.1:9311"},
         "wsgi": {"task_pool_threads": "16"},  # Glance's default: nothing to report
     }, name="warned")
     info = requests.get(f"{server.url}/v2/info/import", headers=helpers.ADMIN).json()
-    assert info["import-methods"]["value"] == ["glance-direct"]
+    assert info["import-methods"]["value"] == ["glance-direct", "glance-download"]
     log = server.log_path.read_text()
     warnings = [line for line in log.splitlines() if "WARNING glance.conf.unsupported" in line]
     assert len(warnings) == 3, warnings
-    assert "[DEFAULT] enabled_import_methods (the glance-download method" in log
+    assert "[DEFAULT] http_retries (location imports are not retried)" in log
     assert "[profiler] enabled, hmac_keys (requests are not profiled)" in log
     assert "Not used by glance, ignored: [barbican] barbican_endpoint" in log
     assert "not-to-be-logged" not in log and "[wsgi]" not in log

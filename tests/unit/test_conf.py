@@ -100,11 +100,12 @@ def test_allowed_values_in_words(kind, words):
 def test_rows_apply_only_to_what_the_file_sets(conf):
     opts = conf("[DEFAULT]\nproperty_protection_rule_format = roles\n"
                 "enabled_import_methods = [glance-direct,glance-download]\n"
+                "http_retries = 5\n"
                 "[image_import_opts]\nimage_import_plugins = [no_op]\n"
                 "[profiler]\nenabled = true\n"
                 "[inject_metadata_properties]\ninject = a:b\n")
     found = {(row.group, row.option): names for row, names in unsupported.findings(opts)}
-    assert found == {("DEFAULT", "enabled_import_methods"): ["enabled_import_methods"],
+    assert found == {("DEFAULT", "http_retries"): ["http_retries"],
                      ("profiler", "*"): ["enabled"],
                      ("inject_metadata_properties", "*"): ["inject"]}
 

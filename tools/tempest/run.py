@@ -176,7 +176,7 @@ def glance_sections(keystone_url: str, workdir: Path) -> dict[str, dict[str, obj
     return {
         "DEFAULT": {
             "enabled_backends": "fs1:file, fs2:file, web:http",
-            "enabled_import_methods": "glance-direct,web-download,copy-image",
+            "enabled_import_methods": "glance-direct,web-download,copy-image,glance-download",
             "show_multiple_locations": "true",
             "workers": "2",
             # The image cache (tempest's image_caching_enabled): on with a cache
