@@ -15,10 +15,7 @@ an upload at one core's hashing speed, while the caller hashes on two other
 threads. Reading and deleting still go through glance_store.
 """
 
-import hashlib
 import os
-import queue
-import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,11 +30,11 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from glance import exception, s3_store, store_rbd, store_swift
+from glance import store_hashing as hashing
 from glance.conf import store as store_conf
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
-_HASH_QUEUE_DEPTH = 4
 _initialized = False
 _s3_drivers: dict[str | None, Any] = {}  # store id -> s3_store.Settings (None: not s3)
 
@@ -132,46 +129,6 @@ def _driver(backend: str | None):
     return glance_store.backend.get_store_from_scheme(CONF.glance_store.default_store)
 
 
-# -- hashing -----------------------------------------------------------------------------
-
-class _HashThread:
-    """One hash computed on its own thread from a bounded queue of chunks."""
-
-    def __init__(self, algorithm: str) -> None:
-        self.hasher = (hashlib.md5(usedforsecurity=False) if algorithm == "md5"
-                       else hashlib.new(algorithm))
-        self.queue: queue.Queue[bytes | None] = queue.Queue(_HASH_QUEUE_DEPTH)
-        self.thread = threading.Thread(target=self._run, name=f"hash-{algorithm}",
-                                       daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        update = self.hasher.update
-        while (chunk := self.queue.get()) is not None:
-            update(chunk)
-
-    def finish(self) -> str:
-        self.queue.put(None)
-        self.thread.join()
-        return self.hasher.hexdigest()
-
-
-class ParallelHasher:
-    """md5 and the os_hash, each on its own thread (hashlib releases the GIL)."""
-
-    def __init__(self, hashing_algo: str) -> None:
-        self.threads = [_HashThread("md5"), _HashThread(hashing_algo)]
-
-    def update(self, chunk: bytes) -> None:
-        for thread in self.threads:
-            thread.queue.put(chunk)
-
-    def finish(self) -> tuple[str, str]:
-        """Wait for both threads: (md5 hex, os_hash hex)."""
-        md5, os_hash = (thread.finish() for thread in self.threads)
-        return md5, os_hash
-
-
 # -- add ---------------------------------------------------------------------------------
 
 @dataclass
@@ -218,7 +175,7 @@ def _write_file(driver, image_id: str, chunks: Iterable[bytes], size: int | None
                 hashing_algo: str, backend: str | None) -> StoredData:
     datadir = driver._find_best_datadir(size or 0)
     path = os.path.join(datadir, str(image_id))
-    hasher = ParallelHasher(hashing_algo)
+    hasher = hashing.ParallelHasher(hashing_algo)
     written = 0
     try:
         with open(path, "xb", buffering=0) as handle:
@@ -253,7 +210,7 @@ def _write_file(driver, image_id: str, chunks: Iterable[bytes], size: int | None
 def _write_rbd(driver, image_id: str, chunks: Iterable[bytes], size: int | None,
                hashing_algo: str, backend: str | None) -> StoredData:
     """RBD images through glance.store_rbd (pipelined writes), hashed on two threads."""
-    hasher = ParallelHasher(hashing_algo)
+    hasher = hashing.ParallelHasher(hashing_algo)
     try:
         url, written = store_rbd.write(driver, str(image_id), chunks, size, hasher.update)
     except BaseException as err:
@@ -286,18 +243,12 @@ def _unlink(path: str) -> None:
         LOG.error("Cannot remove partial image data %s: %s", path, err)
 
 
-def _hashed(chunks: Iterable[bytes], hasher: ParallelHasher) -> Iterator[bytes]:
-    for chunk in chunks:
-        hasher.update(chunk)
-        yield chunk
-
-
 def _write_s3(driver, image_id: str, chunks: Iterable[bytes], size: int | None,
               hashing_algo: str, backend: str | None) -> StoredData:
-    hasher = ParallelHasher(hashing_algo)
+    hasher = hashing.ParallelHasher(hashing_algo)
     try:
         url, written = s3_store.add(s3_store.settings(driver), image_id,
-                                    _hashed(chunks, hasher), size)
+                                    hashing.hashed(chunks, hasher), size)
     finally:
         checksum, os_hash = hasher.finish()
     return StoredData(url, written, checksum, os_hash, {"store": backend} if backend else {})

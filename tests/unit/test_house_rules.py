@@ -82,6 +82,7 @@ LAYERS = {
     "glance.domain": DOMAIN,
     "glance.db": INFRASTRUCTURE,
     "glance.store": INFRASTRUCTURE,
+    "glance.store_hashing": INFRASTRUCTURE,
     "glance.s3_store": INFRASTRUCTURE,
     "glance.store_rbd": INFRASTRUCTURE,
     "glance.store_swift": INFRASTRUCTURE,
