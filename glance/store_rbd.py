@@ -21,7 +21,7 @@ import os
 import threading
 import urllib.parse
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -288,7 +288,7 @@ class _Reader:
         ioctx.close()
 
 
-def _read_pieces(ioctx, image, offset: int, end: int, piece: int) -> Iterator[bytes]:
+def _read_pieces(ioctx, image, offset: int, end: int, piece: int) -> Generator[bytes, None, None]:
     pending: deque[tuple[Any, list]] = deque()
     try:
         position = offset

@@ -147,7 +147,8 @@ def fetch_data(ref: RemoteRef, remote: RemoteImage, path: str,
     expected = remote.size
     limit.check(expected)
     algo = remote.record.get("os_hash_algo")
-    hasher = hashlib.new(algo) if algo in hashlib.algorithms_available else None
+    hasher = (hashlib.new(str(algo)) if algo in hashlib.algorithms_available
+              else None)
     md5 = hashlib.md5(usedforsecurity=False)
 
     def observe(chunk: bytes) -> None:
