@@ -416,6 +416,17 @@ def delete(location: dict[str, Any], context=None) -> None:
         LOG.error("Cannot delete image data at %s: %s", url, err)
 
 
+def in_use_by(location: dict[str, Any]) -> list[str]:
+    """What still depends on a location's data (RBD clones); empty when nothing."""
+    driver = _rbd_driver(location)
+    if driver is None:
+        return []
+    try:
+        return store_rbd.clones_of(driver, location["url"])
+    except (store_exc.GlanceStoreException, *store_rbd.binding_errors()) as err:
+        raise exception.StoreFailure(reason=str(err)) from err
+
+
 def remove(location: dict[str, Any], context=None) -> bool:
     """Remove a location's data: True when removed, False when it was already gone.
 

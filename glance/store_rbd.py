@@ -332,3 +332,18 @@ def size_of(driver, url: str) -> int:
         except (rbd.ImageNotFound, rbd.ObjectNotFound) as err:
             raise exception.NotFound("The image data could not be found in the store.") \
                 from err
+
+
+def clones_of(driver, url: str) -> list[str]:
+    """``pool/image`` names of the clones (Cinder volumes, Nova disks) made from the
+    snapshot of the image at ``url``; empty when none or when the image is gone."""
+    target = parse(driver, url)
+    if target.snapshot is None:
+        return []
+    with connection(driver).open_ioctx(target.pool) as ioctx:
+        try:
+            with rbd.Image(ioctx, target.image, snapshot=target.snapshot,
+                           read_only=True) as image:
+                return [f"{pool}/{name}" for pool, name in image.list_children()]
+        except (rbd.ImageNotFound, rbd.ObjectNotFound):
+            return []

@@ -3,6 +3,7 @@ stores at once, or (``[DEFAULT] delayed_delete``) left for the scrubber."""
 
 from oslo_config import cfg
 
+from glance import exception
 from glance.domain import image as domain
 
 CONF = cfg.CONF
@@ -14,6 +15,20 @@ class DataRemoval:
     def __init__(self, db, store) -> None:
         self.db = db
         self.store = store
+
+    def check_removable(self, image: domain.Image) -> None:
+        """409, as Glance answers, when data that would be removed at once is still in
+        use by the store (an RBD snapshot with clones: Cinder volumes, Nova disks)."""
+        if CONF.delayed_delete:
+            return
+        for location in image.locations:
+            if location.get("status") != "active":
+                continue
+            users = self.store.in_use_by(location)
+            if users:
+                raise exception.Conflict(
+                    f"Image {image.id} could not be deleted because it is in use: "
+                    f"the image has clones ({', '.join(users)})")
 
     def remove(self, image: domain.Image, context=None) -> None:
         """After a soft delete: drop the data, or mark it for the scrubber."""

@@ -209,6 +209,7 @@ class ImageService:
         if image.protected:
             raise exception.ProtectedImageDelete(image_id=image_id)
         access.check_mutable(context, image.owner)
+        self.data_removal.check_removable(image)
         deleted = domain.Image.from_record(self.db.image_destroy(context, image_id))
         notifier.image(context, "image.delete", deleted, status="deleted", **notifier.deleted())
         self.data_removal.remove(deleted, context)

@@ -101,6 +101,30 @@ def test_direct_url_is_what_nova_and_cinder_clone(store_server, ceph_cluster):
         ioctx.close()
 
 
+def test_delete_of_an_image_with_clones_is_409_and_keeps_it(store_server, ceph_cluster,
+                                                            store_objects):
+    """As Glance: a Cinder volume / Nova disk cloned from the image blocks its delete."""
+    image_id = suite.active_image(store_server)
+    ioctx, head = _image(ceph_cluster, image_id)
+    head.close()
+    volume = f"volume-{image_id}"
+    rbd.RBD().clone(ioctx, image_id, "snap", ioctx, volume)
+    try:
+        response = requests.delete(f"{store_server.url}/v2/images/{image_id}",
+                                   headers=helpers.MEMBER, timeout=30)
+        assert response.status_code == 409, response.text
+        assert "in use" in response.text and volume in response.text
+        assert suite.show(store_server, image_id)["status"] == "active"
+        assert image_id in store_objects()
+    finally:
+        rbd.RBD().remove(ioctx, volume)
+        ioctx.close()
+    response = requests.delete(f"{store_server.url}/v2/images/{image_id}",
+                               headers=helpers.MEMBER, timeout=30)
+    assert response.status_code == 204
+    assert helpers.wait_until(lambda: image_id not in store_objects(), timeout=30)
+
+
 def test_single_store_upload_download_range(single_store_server, ceph_cluster):
     image_id = suite.active_image(single_store_server)
     image = suite.show(single_store_server, image_id)
