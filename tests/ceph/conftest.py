@@ -8,11 +8,22 @@ them. When Ceph cannot be installed the tier is skipped locally, and fails on CI
 (``CI`` set). Set GLANCE_SKIP_CEPH=1 to skip it.
 """
 
+import importlib
 import os
+from types import ModuleType
 
 import pytest
 
 from tests.ceph import harness
+
+
+def bindings(name: str) -> ModuleType:
+    """Import Debian's ``rados``/``rbd`` (linked into the venv by ``tools/dev.py test``
+    or by the fixture); without them the module is skipped locally, an error on CI."""
+    if os.environ.get("CI"):
+        return importlib.import_module(name)
+    return pytest.importorskip(name, reason="Ceph's python bindings are not installed "
+                                            "(python -m tests.ceph.harness install)")
 
 
 def pytest_configure(config):

@@ -5,9 +5,11 @@ import json
 import subprocess
 
 import pytest
-import rados
-import rbd
 import requests
+
+from tests.ceph.conftest import bindings
+
+rados, rbd = bindings("rados"), bindings("rbd")
 
 
 def _connect(cluster, user: str | None = None, **kwargs) -> rados.Rados:

@@ -8,12 +8,14 @@ import json
 import os
 
 import pytest
-import rbd
 import requests
 
 from tests import helpers
+from tests.ceph.conftest import bindings
 from tests.stores import suite
 from tests.stores.suite import StoreDataSuite, multi_store_sections
+
+rbd = bindings("rbd")
 
 STORE = "ceph"
 
