@@ -27,7 +27,7 @@ The rules:
       ``glance.domain``: entities and their rules.
   2 infrastructure
       ``db``, ``store``, ``policy`` and ``policies``, ``notifier``,
-      ``format_inspection``, ``quota``, ``image_cache``, ``metadefs`` (the
+      ``format_inspection``, ``quota``, ``signatures``, ``image_cache``, ``metadefs`` (the
       catalog files): the adapters the use cases drive.
   3 services
       ``glance.services``: the use cases.
@@ -88,6 +88,7 @@ LAYERS = {
     "glance.format_inspection": INFRASTRUCTURE,
     "glance.quota": INFRASTRUCTURE,
     "glance.property_protection": INFRASTRUCTURE,
+    "glance.signatures": INFRASTRUCTURE,
     "glance.image_cache": INFRASTRUCTURE,
     "glance.metadefs": INFRASTRUCTURE,
     "glance.services": SERVICES,
