@@ -1,10 +1,12 @@
 """A real Barbican (key manager) on loopback, behind the Keystone of tests/keystone.
 
 Barbican's pins differ from ours, so it lives in its own virtualenv
-(``$BARBICAN_VENV``, default ``<repo>/.venv-barbican``), installed from PyPI the
-first time and reused afterwards. Each start gets a work directory with a fresh
-SQLite database and a new simple_crypto key-encryption key; gunicorn serves
-Barbican's paste pipeline (keystonemiddleware ``auth_token`` on ``/v1``) on a
+(``$BARBICAN_VENV``, default ``~/.cache/glance-tests/venv-barbican-<hash>``, outside
+the checkout so that a fresh clone on the same machine reuses it), installed from
+PyPI the first time (about 4 minutes) and reused afterwards. Each start gets a
+work directory with a fresh SQLite database and a new simple_crypto
+key-encryption key; gunicorn serves Barbican's paste pipeline (keystonemiddleware
+``auth_token`` on ``/v1``) on a
 free loopback port. :class:`KeyManager` also starts that Keystone (through
 tests/keystone/harness.py), creates Barbican's service user and registers the
 ``key-manager`` service and its endpoints in the catalog.
@@ -21,6 +23,8 @@ Command line (for a manual session)::
 from __future__ import annotations
 
 import base64
+import fcntl
+import hashlib
 import json
 import os
 import signal
@@ -35,29 +39,41 @@ import requests
 from tests.keystone import harness as keystone_harness
 
 ROOT = Path(__file__).resolve().parents[2]
-VENV = Path(os.environ.get("BARBICAN_VENV", ROOT / ".venv-barbican"))
 PACKAGES = ("barbican>=20.0.0", "gunicorn")
+# Outside the checkout, so a fresh clone (CI) on the same machine reuses it; named
+# after PACKAGES, so changing them installs a new one.
+_CACHE = Path.home() / ".cache" / "glance-tests"
+VENV = Path(os.environ.get("BARBICAN_VENV") or _CACHE / (
+    "venv-barbican-" + hashlib.sha256(" ".join(PACKAGES).encode()).hexdigest()[:12]))
+STAMP = VENV / ".installed"
 SERVICE_PASSWORD = "barbican-service-secret"
 REGION = keystone_harness.REGION
 
 
 def installed() -> bool:
-    """Whether the Barbican virtualenv is ready."""
-    return (VENV / "bin" / "gunicorn").exists() and (
-        VENV / "bin" / "barbican-manage").exists()
+    """Whether the Barbican virtualenv is ready (a finished install left its stamp)."""
+    return STAMP.exists()
 
 
 def install() -> Path:
-    """Create the virtualenv and install Barbican + gunicorn (no-op when present)."""
+    """Create the virtualenv and install Barbican + gunicorn (no-op when present;
+    two runs installing at once take turns)."""
     if installed():
         return VENV
-    base_python = getattr(sys, "_base_executable", sys.executable)
-    keystone_harness._run([base_python, "-m", "venv", str(VENV)])
-    (VENV / ".gitignore").write_text("*\n")
-    keystone_harness._run([str(VENV / "bin" / "pip"), "install", "--quiet", *PACKAGES],
-                          timeout=1800)
-    if not installed():
-        raise RuntimeError(f"Barbican did not install into {VENV}")
+    VENV.parent.mkdir(parents=True, exist_ok=True)
+    with open(VENV.parent / f".{VENV.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if installed():
+            return VENV
+        base_python = getattr(sys, "_base_executable", sys.executable)
+        keystone_harness._run([base_python, "-m", "venv", "--clear", str(VENV)])
+        (VENV / ".gitignore").write_text("*\n")
+        keystone_harness._run([str(VENV / "bin" / "pip"), "install", "--quiet",
+                               *PACKAGES], timeout=1800)
+        for name in ("gunicorn", "barbican-manage"):
+            if not (VENV / "bin" / name).exists():
+                raise RuntimeError(f"Barbican did not install into {VENV} (no {name})")
+        STAMP.write_text(" ".join(PACKAGES) + "\n")
     return VENV
 
 
