@@ -398,6 +398,13 @@ class ImageHasLocation(Conflict):
 # -- Import and web-download
 
 
+class SignatureVerificationFailed(BadRequest):
+    """The image data does not match its ``img_signature``, or the signature cannot be
+    checked (unknown certificate, hash method or key type)."""
+
+    message = _("Signature verification failed for image %(image_id)s: %(reason)s")
+
+
 class ImportFailed(GlanceException):
     message = "Image import failed: %(reason)s"
 

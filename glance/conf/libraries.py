@@ -22,9 +22,12 @@ from oslo_middleware import cors
 from glance.conf import store as store_conf
 
 # Glance's etc/oslo-config-generator/glance-api.conf namespaces of libraries that
-# glance depends on too (castellan, os_brick, oslo.limit, oslo.reports and
-# osprofiler are not dependencies; see glance/conf/limits.py and profiler.py).
+# glance depends on too (os_brick, oslo.limit, oslo.reports and osprofiler are not
+# dependencies; see glance/conf/limits.py and profiler.py). castellan's
+# [key_manager], [barbican], [barbican_service_user] and [vault] serve image
+# signature verification (glance/signatures.py).
 NAMESPACES = (
+    "castellan.config",
     "oslo.concurrency",
     "oslo.messaging",
     "oslo.db",

@@ -99,11 +99,6 @@ TABLE: tuple[Unsupported, ...] = (
 
 # Sections of libraries glance does not use; a key set in them is ignored.
 UNUSED_SECTIONS = {
-    "key_manager": "image signature verification (castellan) is not implemented",
-    "barbican": "image signature verification (castellan) is not implemented",
-    "barbican_service_user": "image signature verification (castellan) is not "
-                             "implemented",
-    "vault": "image signature verification (castellan) is not implemented",
     "oslo_reports": "Guru Meditation reports are not supported",
     "os_brick": "os-brick (the cinder store's helper) settings are not read",
     "os_glance_tasks_store": "tasks need no work store",

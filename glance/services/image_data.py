@@ -14,7 +14,15 @@ from typing import Any, BinaryIO
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from glance import exception, format_inspection, image_cache, keystone_limits, notifier, quota
+from glance import (
+    exception,
+    format_inspection,
+    image_cache,
+    keystone_limits,
+    notifier,
+    quota,
+    signatures,
+)
 from glance import store as image_store
 from glance.domain import image as domain
 from glance.services import access, upload_recovery
@@ -99,12 +107,16 @@ class ImageDataService:
             project.add_budget(limit, keystone_limits.SIZE_TOTAL, size)
         if size is not None:
             limit.check(size)
+        # The certificate is fetched before any data moves (400 when it cannot be).
+        signature = signatures.prepare(context, image.id, image.extra)
         with upload_recovery.tracked(image_id, backend):
-            return self._save(context, image, chunks, size, backend, limit, project)
+            return self._save(context, image, chunks, size, backend, limit, project,
+                              signature)
 
     def _save(self, context, image: domain.Image, chunks: Iterable[bytes],
               size: int | None, backend: str | None, limit: quota.UploadLimit,
-              project: keystone_limits.ProjectLimits | None = None) -> domain.Image:
+              project: keystone_limits.ProjectLimits | None = None,
+              signature: signatures.Signature | None = None) -> domain.Image:
         """queued -> saving -> (store) -> active; any failure back to queued."""
         image_id = image.id
         access.check_mutable(context, image.owner)
@@ -117,7 +129,8 @@ class ImageDataService:
                 self._restore(context, image_id)
                 raise
         notifier.preparing(context, image, backend)
-        stream = quota.LimitedStream(chunks, limit)
+        verified = signature.stream(chunks) if signature else None
+        stream = quota.LimitedStream(verified or chunks, limit)
         inspected = format_inspection.inspect_stream(stream, image.disk_format,
                                                      image.container_format)
         try:
@@ -133,6 +146,8 @@ class ImageDataService:
                   "virtual_size": inspected.virtual_size(stored.size)}
         location = {"url": stored.url, "metadata": stored.metadata}
         try:
+            if verified is not None:  # a store that stopped reading at the size
+                verified.finish()
             self.db.image_activate_with_location(context, image_id, values, stored.url,
                                                  stored.metadata)
         except exception.ImageNotFound as err:

@@ -22,7 +22,15 @@ from typing import Any
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from glance import exception, format_inspection, keystone_limits, notifier, quota, schema
+from glance import (
+    exception,
+    format_inspection,
+    keystone_limits,
+    notifier,
+    quota,
+    schema,
+    signatures,
+)
 from glance import store as image_store
 from glance.conf import image_import as import_conf
 from glance.domain import image as image_domain
@@ -64,6 +72,12 @@ def _file_chunks(path: str) -> Iterator[bytes]:
     with open(path, "rb") as handle:
         while chunk := handle.read(CHUNK):
             yield chunk
+
+
+def _signed_chunks(path: str, signature: signatures.Signature | None):
+    """The staged file's chunks, through the signature check when there is one."""
+    chunks = _file_chunks(path)
+    return signature.stream(chunks) if signature is not None else chunks
 
 
 def _locked_by(image: dict[str, Any], task_id: str | None) -> bool:
@@ -211,8 +225,11 @@ class ImportService:
             raise
         notifier.image(context, "image.update", lambda: self.db.image_get(context, image.id))
         must_succeed = all_stores_must_succeed
+        # The requester's token fetches a signed image's certificate (the task's own
+        # context has none).
         self.tasks.submit(task, lambda t: self._run(t, image.id, method, uri, targets,
-                                                    must_succeed, remote))
+                                                    must_succeed, remote,
+                                                    requester=context))
         return task
 
     @staticmethod
@@ -265,13 +282,16 @@ class ImportService:
 
     def _run(self, task: task_domain.Task, image_id: str, method: str, uri: str | None,
              targets: list[str | None], must_succeed: bool,
-             remote: glance_download.RemoteRef | None = None) -> None:
+             remote: glance_download.RemoteRef | None = None,
+             requester=None) -> None:
         context = background.task_context(task)
         path = staged_path(image_id)
         failed: list[str | None] = []
         restore: Callable[[], None] | None = None
         try:
             self._check_import_limits(context, image_id, method)
+            signature = signatures.prepare(requester or context, image_id, self.db.image_get(
+                context, image_id).get("properties"))
             if method == "web-download":
                 limit = self._limit(context, image_id)
                 web_download.fetch_to_file(uri or "", path, limit)
@@ -282,7 +302,8 @@ class ImportService:
             elif not os.path.exists(path):
                 raise exception.ImportFailed(reason="the staged data is gone")
             size = self._store_all(context, image_id, path, targets, failed,
-                                   must_succeed, activate=method != "copy-image")
+                                   must_succeed, activate=method != "copy-image",
+                                   signature=signature)
         except Exception as err:  # noqa: BLE001 - every failure ends the task
             reason = str(err) or type(err).__name__
             LOG.warning("Import of image %s (task %s) failed: %s", image_id, task.id, reason)
@@ -365,7 +386,8 @@ class ImportService:
                 handle.write(chunk)
 
     def _store_all(self, context, image_id: str, path: str, targets: list[str | None],
-                   failed: list[str | None], must_succeed: bool, activate: bool) -> int:
+                   failed: list[str | None], must_succeed: bool, activate: bool,
+                   signature: signatures.Signature | None = None) -> int:
         """Write the staged data to every target; returns the size."""
         size = os.path.getsize(path)
         image = self.db.image_get(context, image_id)
@@ -373,7 +395,7 @@ class ImportService:
         active = not activate
         vsize: int | None = None  # the inspected virtual size
         for target in targets:
-            chunks = _file_chunks(path)
+            chunks = verified = _signed_chunks(path, signature)
             if activate:  # inspected on the same read that writes the store
                 chunks = inspected = format_inspection.inspect_stream(
                     chunks, image.get("disk_format"), image.get("container_format"))
@@ -382,9 +404,10 @@ class ImportService:
                 stored = self.store.add(image_id, chunks, size,
                                         CONF.hashing_algorithm, backend=target,
                                         context=context)
+                self._finish_verifying(verified, stored, context)
                 if activate:
                     vsize = inspected.virtual_size(stored.size)
-            except exception.InvalidImageFormat as err:
+            except (exception.InvalidImageFormat, exception.SignatureVerificationFailed) as err:
                 self._delete_written(written, context)
                 raise exception.ImportFailed(reason=str(err)) from err
             except Exception as err:  # noqa: BLE001 - recorded per store
@@ -429,6 +452,17 @@ class ImportService:
                                              stored.metadata, expected_status="importing")
         notifier.uploaded(context, lambda: self.db.image_get(context, image["id"]))
         return True
+
+    def _finish_verifying(self, verified, stored: image_store.StoredData, context) -> None:
+        """The signature check of a store that stopped reading at the size; a
+        mismatch removes what that store wrote."""
+        if not isinstance(verified, signatures.VerifyingStream):
+            return
+        try:
+            verified.finish()
+        except exception.SignatureVerificationFailed:
+            self._delete_written([stored], context)
+            raise
 
     def _delete_written(self, written: list[image_store.StoredData], context) -> None:
         for stored in written:

@@ -129,7 +129,8 @@ def test_unsupported_and_unused_options_are_warned_once(start_server):
         "DEFAULT": {"enabled_import_methods": "[glance-direct,glance-download]",
                     "http_retries": 5, "workers": 2},
         "profiler": {"enabled": "true", "hmac_keys": "not-to-be-logged"},
-        "barbican": {"barbican_endpoint": "http://127.0.0.1:9311"},
+        "oslo_reports": {"log_dir": "/tmp"},
+        "barbican": {"barbican_endpoint": "http://127.0.0.1:9311"},  # read: castellan
         "wsgi": {"task_pool_threads": "16"},  # Glance's default: nothing to report
     }, name="warned")
     info = requests.get(f"{server.url}/v2/info/import", headers=helpers.ADMIN).json()
@@ -139,7 +140,8 @@ def test_unsupported_and_unused_options_are_warned_once(start_server):
     assert len(warnings) == 3, warnings
     assert "[DEFAULT] http_retries (location imports are not retried)" in log
     assert "[profiler] enabled, hmac_keys (requests are not profiled)" in log
-    assert "Not used by glance, ignored: [barbican] barbican_endpoint" in log
+    assert "Not used by glance, ignored: [oslo_reports] log_dir" in log
+    assert "[barbican]" not in log
     assert "not-to-be-logged" not in log and "[wsgi]" not in log
 
 

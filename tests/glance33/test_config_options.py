@@ -34,8 +34,6 @@ OWNED_ELSEWHERE = {
 # Groups of libraries glance does not depend on; a key set in them is reported at
 # start-up as not used (glance/conf/unsupported.py UNUSED_SECTIONS).
 NOT_DEPENDENCIES = {
-    "key_manager": "castellan", "barbican": "castellan",
-    "barbican_service_user": "castellan", "vault": "castellan",
     "oslo_reports": "oslo.reports", "os_brick": "os-brick",
 }
 # Defaults that depend on the run, not on the definition.
@@ -163,6 +161,6 @@ def test_our_library_namespaces_are_glances(glance33):
     listed = [line.split("=", 1)[1].strip() for line in generator.read_text().splitlines()
               if line.startswith("namespace")]
     assert set(options.GLANCE_NAMESPACES) == set(listed) | {"glance"}
-    not_ours = {"glance.api", "glance.store", "glance.multi_store", "castellan.config",
+    not_ours = {"glance.api", "glance.store", "glance.multi_store",
                 "os_brick", "oslo.limit", "oslo.reports"}
     assert set(libraries.NAMESPACES) == set(listed) - not_ours

@@ -120,10 +120,10 @@ def test_refused_options_raise_one_error_naming_them_all(conf):
 
 
 def test_keys_no_option_reads_are_listed_per_section(conf):
-    opts = conf("[DEFAULT]\nwakeup_tme = 5\n[barbican]\nbarbican_endpoint = x\n"
+    opts = conf("[DEFAULT]\nwakeup_tme = 5\n[oslo_reports]\nlog_dir = x\n"
                 "[task]\ntask_time_to_live = 3\n")
     assert unsupported.unused_keys(opts) == {"DEFAULT": ["wakeup_tme"],
-                                             "barbican": ["barbican_endpoint"]}
+                                             "oslo_reports": ["log_dir"]}
 
 
 def _documented_rows() -> set[tuple[str, str, str]]:

@@ -27,8 +27,8 @@ The rules:
       ``glance.domain``: entities and their rules.
   2 infrastructure
       ``db``, ``store``, ``policy`` and ``policies``, ``notifier``,
-      ``format_inspection``, ``quota``, ``keystone_limits``, ``image_cache``, ``metadefs`` (the
-      catalog files): the adapters the use cases drive.
+      ``format_inspection``, ``quota``, ``keystone_limits``, ``signatures``,
+      ``image_cache``, ``metadefs`` (the catalog files): the adapters the use cases drive.
   3 services
       ``glance.services``: the use cases.
   4 api
@@ -93,6 +93,7 @@ LAYERS = {
     "glance.quota": INFRASTRUCTURE,
     "glance.keystone_limits": INFRASTRUCTURE,
     "glance.property_protection": INFRASTRUCTURE,
+    "glance.signatures": INFRASTRUCTURE,
     "glance.image_cache": INFRASTRUCTURE,
     "glance.metadefs": INFRASTRUCTURE,
     "glance.services": SERVICES,
