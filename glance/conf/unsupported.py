@@ -25,7 +25,6 @@ from glance.conf import validate
 
 LOG = logging.getLogger(__name__)
 WARN, REFUSE = "warn", "refuse"
-SUPPORTED_IMPORT_PLUGINS = frozenset({"no_op"})  # Glance's no_op plugin does nothing
 
 
 def differs(value: Any, default: Any) -> bool:
@@ -35,10 +34,6 @@ def differs(value: Any, default: Any) -> bool:
 
 def _is_set(value: Any, default: Any) -> bool:
     return value not in (None, "", [], {}) and value != default
-
-
-def _unknown_plugins(value: Any, default: Any) -> bool:
-    return bool(set(value or ()) - SUPPORTED_IMPORT_PLUGINS)
 
 
 def _not_file_uri(value: Any, default: Any) -> bool:
@@ -68,13 +63,6 @@ TABLE: tuple[Unsupported, ...] = (
     Unsupported("DEFAULT", "use_keystone_limits", REFUSE,
                 "Keystone unified limits are not enforced, so projects would have no "
                 "quota"),
-    Unsupported("image_import_opts", "image_import_plugins", REFUSE,
-                "import plugins are not run (only no_op is accepted), so images would "
-                "be stored unconverted, compressed or without the injected properties",
-                _unknown_plugins),
-    Unsupported("taskflow_executor", "conversion_format", REFUSE,
-                "images are not converted, so legacy import tasks would store them in "
-                "their original format", _is_set),
     # -- warned: ignored, harmless ------------------------------------------------------
     Unsupported("DEFAULT", "enabled_import_methods", WARN,
                 "the glance-download method is not offered", _glance_download),
@@ -102,8 +90,6 @@ TABLE: tuple[Unsupported, ...] = (
                 "a multi-store import writes to one store after the other"),
     Unsupported("glance_download_properties", "*", WARN,
                 "the glance-download method is not offered"),
-    Unsupported("inject_metadata_properties", "*", WARN, "import plugins are not run"),
-    Unsupported("image_conversion", "*", WARN, "import plugins are not run"),
     Unsupported("wsgi", "*", WARN,
                 "tasks run on [taskflow_executor] max_workers threads"),
     Unsupported("keystone_authtoken", "timeout", WARN,

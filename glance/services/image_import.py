@@ -15,7 +15,7 @@ Every import is an ``api_image_import`` task run on the background executor:
 """
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from oslo_config import cfg
@@ -26,7 +26,7 @@ from glance import store as image_store
 from glance.conf import image_import as import_conf
 from glance.domain import image as image_domain
 from glance.domain import task as task_domain
-from glance.services import access, background, web_download
+from glance.services import access, background, import_plugins, web_download
 from glance.services.discovery import DiscoveryService
 from glance.services.images import ImageService
 from glance.services.task_lifecycle import TaskLifecycle
@@ -57,12 +57,6 @@ def _remove(path: str) -> None:
         pass
     except OSError as err:
         LOG.error("Cannot remove staged data %s: %s", path, err)
-
-
-def _file_chunks(path: str) -> Iterator[bytes]:
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            yield chunk
 
 
 def _locked_by(image: dict[str, Any], task_id: str | None) -> bool:
@@ -108,8 +102,11 @@ class ImportService:
         self.db.image_update(context, image_id, {"status": "uploading"},
                              expected_status=image.status)
         path = staged_path(image_id)
-        stream = format_inspection.inspect_stream(
-            quota.LimitedStream(chunks, limit), image.disk_format, image.container_format)
+        stream: Iterable[bytes] = quota.LimitedStream(chunks, limit)
+        if import_plugins.DECOMPRESSION not in import_plugins.enabled():
+            # compressed data is inspected once decompressed, when it is stored
+            stream = format_inspection.inspect_stream(stream, image.disk_format,
+                                                      image.container_format)
         try:
             written = 0
             with open(path, "wb") as handle:
@@ -172,8 +169,9 @@ class ImportService:
             raise
         notifier.image(context, "image.update", lambda: self.db.image_get(context, image.id))
         must_succeed = all_stores_must_succeed
+        roles = list(getattr(context, "roles", None) or [])
         self.tasks.submit(task, lambda t: self._run(t, image.id, method, uri, targets,
-                                                    must_succeed))
+                                                    must_succeed, roles))
         return task
 
     @staticmethod
@@ -239,7 +237,8 @@ class ImportService:
     # -- the background run -------------------------------------------------------------
 
     def _run(self, task: task_domain.Task, image_id: str, method: str, uri: str | None,
-             targets: list[str | None], must_succeed: bool) -> None:
+             targets: list[str | None], must_succeed: bool,
+             roles: list[str] | None = None) -> None:
         context = background.task_context(task)
         path = staged_path(image_id)
         failed: list[str | None] = []
@@ -251,8 +250,12 @@ class ImportService:
                 self._copy_to_staging(context, image_id, path)
             elif not os.path.exists(path):
                 raise exception.ImportFailed(reason="the staged data is gone")
+            prepared = None
+            if method != "copy-image" and import_plugins.enabled():
+                prepared = self._run_plugins(context, image_id, path, roles or [])
             size = self._store_all(context, image_id, path, targets, failed,
-                                   must_succeed, activate=method != "copy-image")
+                                   must_succeed, activate=method != "copy-image",
+                                   prepared=prepared)
         except Exception as err:  # noqa: BLE001 - every failure ends the task
             reason = str(err) or type(err).__name__
             LOG.warning("Import of image %s (task %s) failed: %s", image_id, task.id, reason)
@@ -272,6 +275,16 @@ class ImportService:
         self.tasks.succeed(task.id, {"image_id": image_id},
                            message=f"Copied {size // MIB} MiB")
 
+    def _run_plugins(self, context, image_id: str, path: str, roles: list[str]
+                     ) -> import_plugins.Prepared:
+        """The import plugins (not for copy-image, as in Glance); injected
+        properties are set on the image before its data is stored."""
+        image = self.db.image_get(context, image_id)
+        prepared = import_plugins.prepare(image, path, roles, self._limit(context, image_id))
+        if prepared.properties:
+            self._set_properties(context, image_id, prepared.properties)
+        return prepared
+
     def _limit(self, context, image_id: str) -> quota.UploadLimit:
         image = self.db.image_get(context, image_id)
         used = (self.db.owner_storage_usage(image["owner"], image_id)
@@ -288,15 +301,17 @@ class ImportService:
                 handle.write(chunk)
 
     def _store_all(self, context, image_id: str, path: str, targets: list[str | None],
-                   failed: list[str | None], must_succeed: bool, activate: bool) -> int:
-        """Write the staged data to every target; returns the size."""
-        size = os.path.getsize(path)
-        image = self.db.image_get(context, image_id)
+                   failed: list[str | None], must_succeed: bool, activate: bool,
+                   prepared: import_plugins.Prepared | None = None) -> int:
+        """Write the staged (or converted) data to every target; returns the size."""
+        prepared = prepared or import_plugins.Prepared(path=path)
+        size = prepared.data_size()
+        image = {**self.db.image_get(context, image_id), **prepared.values}
         written: list[image_store.StoredData] = []
         active = not activate
         vsize: int | None = None  # the inspected virtual size
         for target in targets:
-            chunks = _file_chunks(path)
+            chunks = prepared.chunks()
             if activate:  # inspected on the same read that writes the store
                 chunks = inspected = format_inspection.inspect_stream(
                     chunks, image.get("disk_format"), image.get("container_format"))
@@ -347,7 +362,9 @@ class ImportService:
         values = {"status": "active", "size": stored.size, "checksum": stored.checksum,
                   "os_hash_algo": CONF.hashing_algorithm,
                   "os_hash_value": stored.os_hash_value,
-                  "virtual_size": virtual_size}
+                  "virtual_size": virtual_size or image.get("virtual_size"),
+                  "disk_format": image.get("disk_format"),
+                  "container_format": image.get("container_format")}
         self.db.image_activate_with_location(context, image["id"], values, stored.url,
                                              stored.metadata, expected_status="importing")
         notifier.uploaded(context, lambda: self.db.image_get(context, image["id"]))
@@ -401,8 +418,10 @@ class ImportService:
         try:
             web_download.fetch_to_file(task_input["import_from"], path,
                                        self._limit(context, image.id), "task import")
+            prepared = import_plugins.convert_legacy(
+                self.db.image_get(context, image.id), path)
             self._store_all(context, image.id, path, [self.discovery.default_store()], [],
-                            True, activate=True)
+                            True, activate=True, prepared=prepared)
         except Exception as err:  # noqa: BLE001 - the task records why
             self._set_back(context, image.id, "importing", None)
             self.tasks.fail(task.id, str(err) or type(err).__name__,

@@ -105,17 +105,16 @@ def test_rows_apply_only_to_what_the_file_sets(conf):
                 "[inject_metadata_properties]\ninject = a:b\n")
     found = {(row.group, row.option): names for row, names in unsupported.findings(opts)}
     assert found == {("DEFAULT", "enabled_import_methods"): ["enabled_import_methods"],
-                     ("profiler", "*"): ["enabled"],
-                     ("inject_metadata_properties", "*"): ["inject"]}
+                     ("profiler", "*"): ["enabled"]}
 
 
 def test_refused_options_raise_one_error_naming_them_all(conf):
     opts = conf("[DEFAULT]\nuse_keystone_limits = true\n"
-                "[image_import_opts]\nimage_import_plugins = [no_op,image_conversion]\n")
+                "metadata_encryption_key = 0123456789abcdef0123456789abcdef\n")
     with pytest.raises(validate.ConfigError) as err:
         unsupported.check(opts)
     assert "[DEFAULT] use_keystone_limits (" in str(err.value)
-    assert "[image_import_opts] image_import_plugins (" in str(err.value)
+    assert "[DEFAULT] metadata_encryption_key (" in str(err.value)
 
 
 def test_keys_no_option_reads_are_listed_per_section(conf):
