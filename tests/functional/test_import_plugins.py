@@ -225,8 +225,12 @@ def test_copy_image_runs_no_plugin(start_server, images, tmp_path):
     response = start_import(server, image["id"], {"method": {"name": "copy-image"},
                                                   "stores": ["fs2"]}, helpers.ADMIN)
     assert response.status_code == 202, response.text
-    helpers.wait_until(lambda: "fs2" in show(server, image["id"])["stores"], timeout=60)
+    def both_succeeded() -> bool:
+        tasks = image_tasks(server, image["id"], helpers.ADMIN)
+        return len(tasks) == 2 and {t["status"] for t in tasks} == {"success"}
+    assert helpers.wait_until(both_succeeded, timeout=60)
     copied = show(server, image["id"])
+    assert copied["stores"] == "fs1,fs2"
     assert copied["os_hash_value"] == image["os_hash_value"]
     assert "os_glance_import_task" not in copied
     assert [p.stat().st_size for p in other.iterdir()] == [image["size"]]
