@@ -229,7 +229,8 @@ def raw_chunks(path: str, disk_format: str, expected_size: int,
         except subprocess.TimeoutExpired:
             code = None
         if code not in (0, None):
-            raise _failed(f"qemu-nbd failed: {_first_line(server.stderr.read())}")
+            stderr = server.stderr.read() if server.stderr else ""
+            raise _failed(f"qemu-nbd failed: {_first_line(stderr)}")
     finally:
         if server.poll() is None:
             server.terminate()
