@@ -440,6 +440,8 @@ class ImportService:
             return
         context = background.task_context(task_domain.Task.from_record(record))
         _remove(staged_path(image_id))
+        for suffix in import_plugins.WORK_SUFFIXES:  # a plugin's file, if it was cut off
+            _remove(staged_path(image_id) + suffix)
         self._set_back(context, image_id, "importing",
                        {IMPORTING: "", FAILED: ""} if record["type"] == "api_image_import"
                        else None)

@@ -37,6 +37,8 @@ CHUNK = 1024 * 1024
 RESERVED = "os_glance"
 CONVERSION, DECOMPRESSION = "image_conversion", "image_decompression"
 DATA_PLUGINS = frozenset({CONVERSION, DECOMPRESSION})
+# Files a plugin writes beside the staged data before it replaces it.
+WORK_SUFFIXES = (".uc", ".raw", ".qcow2", ".vmdk")
 MAGIC = ((0, b"PK\x03\x04", "zip"), (2, b"-lh", "lha"), (0, b"\x1f\x8b\x08", "gzip"))
 
 
