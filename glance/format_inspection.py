@@ -107,11 +107,13 @@ class InspectedStream:
     """The chunks of an upload, inspected on the way through."""
 
     def __init__(self, chunks: Iterable[bytes], disk_format: str | None,
-                 container_format: str | None = None) -> None:
+                 container_format: str | None = None,
+                 require_match: bool | None = None) -> None:
         self._chunks = chunks
         self.disk_format = disk_format
         self.enabled = container_format not in ARCHIVE_CONTAINERS
-        self.require_match = CONF.image_format.require_image_format_match
+        self.require_match = (CONF.image_format.require_image_format_match
+                              if require_match is None else require_match)
         self._wrapper = fi.InspectWrapper(iter(chunks)) if self.enabled else None
         self._matched = False
         self.detected: list[fi.FileInspector] | None = None

@@ -19,7 +19,7 @@ from oslo_config import cfg
 from oslo_policy import policy as oslo_policy
 
 from glance import property_protection
-from glance.conf import dependencies, validate
+from glance.conf import dependencies, import_plugins, validate
 from glance.conf import image_import as import_conf
 from glance.conf import limits as limits_conf
 from glance.conf import store as store_conf
@@ -121,6 +121,7 @@ def check_policy_files(conf: cfg.ConfigOpts) -> None:
 def check(conf: cfg.ConfigOpts) -> None:
     """Everything the API process checks before it builds its application."""
     dependencies.check(conf)
+    import_plugins.check(conf)
     check_directories(conf)
     check_policy_files(conf)
     property_protection.check(conf)

@@ -12,6 +12,8 @@ from oslo_config import cfg
 from glance.conf.types import BoundedListOpt
 
 IMPORT_METHODS = ("glance-direct", "web-download", "copy-image", "glance-download")
+IMPORT_PLUGINS = ("image_conversion", "image_decompression", "inject_image_metadata",
+                  "no_op")
 
 default_opts = [
     BoundedListOpt(
@@ -71,11 +73,24 @@ import_opts = [
         default=[],
         sample_default="[no_op]",
         help="""
-Glance's image import plugins, in brackets: ``[no_op]``. glance runs no
-plugins: ``no_op`` (which does nothing) is accepted; any other plugin
-(``image_conversion``, ``image_decompression``, ``inject_image_metadata``)
-stops glance-api at start-up, because images would silently be stored without
-what the plugin does.
+Import plugins run on the data of each glance-direct and web-download import
+(not copy-image) before it is stored, in the order given, in brackets as
+Glance writes them: ``[image_decompression,image_conversion]``.
+
+Possible values:
+    * ``image_conversion``: convert to ``[image_conversion] output_format`` with
+      qemu-img (glance-api needs ``qemu-img`` and ``qemu-nbd``, Debian's
+      qemu-utils); raw output is streamed into the store, not written to disk
+    * ``image_decompression``: replace a gzip, zip or (with the ``lhafile``
+      package) lha archive by the one file it holds
+    * ``inject_image_metadata``: set ``[inject_metadata_properties] inject``
+    * ``no_op``: does nothing
+
+Another name stops glance-api at start-up.
+
+Related options:
+    * [image_conversion] output_format
+    * [inject_metadata_properties]
 """),
     cfg.IntOpt(
         "max_parallel_stores",

@@ -2,8 +2,9 @@
 
 Glance's names, types and defaults. glance runs tasks on a thread pool of its
 own, so Glance's TaskFlow settings (``task_executor``, ``engine_mode``) change
-nothing; ``work_dir`` and ``conversion_format`` belong to features glance does
-not have (see glance/conf/unsupported.py).
+nothing; ``work_dir`` is not needed (see glance/conf/unsupported.py).
+``conversion_format`` converts the data of legacy ``import`` tasks
+(glance/services/import_plugins.py).
 """
 
 from oslo_config import cfg
@@ -63,9 +64,14 @@ their turn in ``processing``/``pending``.
         choices=CONVERSION_FORMATS,
         sample_default="raw",
         help="""
-Glance's disk format that legacy ``import`` tasks convert images to. glance
-does not convert images: when this is set glance-api refuses to start, rather
-than store images in a format other than the one asked for.
+Disk format legacy ``import`` tasks (``POST /v2/tasks``) convert images to
+with qemu-img; unset, they store the data as it is. The image's
+``disk_format`` becomes this format (Glance leaves it unchanged, so its
+converted images carry their old format). Raw output is streamed into the
+store.
+
+Related options:
+    * [image_conversion] output_format (the same for interoperable import)
 """),
 ]
 

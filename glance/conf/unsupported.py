@@ -25,7 +25,6 @@ from glance.conf import validate
 
 LOG = logging.getLogger(__name__)
 WARN, REFUSE = "warn", "refuse"
-SUPPORTED_IMPORT_PLUGINS = frozenset({"no_op"})  # Glance's no_op plugin does nothing
 
 
 def differs(value: Any, default: Any) -> bool:
@@ -35,10 +34,6 @@ def differs(value: Any, default: Any) -> bool:
 
 def _is_set(value: Any, default: Any) -> bool:
     return value not in (None, "", [], {}) and value != default
-
-
-def _unknown_plugins(value: Any, default: Any) -> bool:
-    return bool(set(value or ()) - SUPPORTED_IMPORT_PLUGINS)
 
 
 def _not_file_uri(value: Any, default: Any) -> bool:
@@ -61,13 +56,6 @@ TABLE: tuple[Unsupported, ...] = (
     Unsupported("DEFAULT", "metadata_encryption_key", REFUSE,
                 "location URLs are stored unencrypted and encrypted ones cannot be "
                 "read", _is_set),
-    Unsupported("image_import_opts", "image_import_plugins", REFUSE,
-                "import plugins are not run (only no_op is accepted), so images would "
-                "be stored unconverted, compressed or without the injected properties",
-                _unknown_plugins),
-    Unsupported("taskflow_executor", "conversion_format", REFUSE,
-                "images are not converted, so legacy import tasks would store them in "
-                "their original format", _is_set),
     # -- warned: ignored, harmless ------------------------------------------------------
     Unsupported("DEFAULT", "node_staging_uri", WARN,
                 "only a file:// URI can be a staging area; data is staged in "
@@ -86,8 +74,6 @@ TABLE: tuple[Unsupported, ...] = (
                 "tasks run on glance's own thread pool"),
     Unsupported("image_import_opts", "max_parallel_stores", WARN,
                 "a multi-store import writes to one store after the other"),
-    Unsupported("inject_metadata_properties", "*", WARN, "import plugins are not run"),
-    Unsupported("image_conversion", "*", WARN, "import plugins are not run"),
     Unsupported("wsgi", "*", WARN,
                 "tasks run on [taskflow_executor] max_workers threads"),
     Unsupported("keystone_authtoken", "timeout", WARN,

@@ -16,7 +16,7 @@ Every import is an ``api_image_import`` task run on the background executor:
 """
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from oslo_config import cfg
@@ -35,7 +35,7 @@ from glance import store as image_store
 from glance.conf import image_import as import_conf
 from glance.domain import image as image_domain
 from glance.domain import task as task_domain
-from glance.services import access, background, glance_download, web_download
+from glance.services import access, background, glance_download, import_plugins, web_download
 from glance.services.discovery import DiscoveryService
 from glance.services.images import ImageService
 from glance.services.task_lifecycle import TaskLifecycle
@@ -68,15 +68,9 @@ def _remove(path: str) -> None:
         LOG.error("Cannot remove staged data %s: %s", path, err)
 
 
-def _file_chunks(path: str) -> Iterator[bytes]:
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            yield chunk
-
-
-def _signed_chunks(path: str, signature: signatures.Signature | None):
-    """The staged file's chunks, through the signature check when there is one."""
-    chunks = _file_chunks(path)
+def _signed(chunks: Iterable[bytes], signature: signatures.Signature | None
+            ) -> Iterable[bytes]:
+    """The chunks, through the signature check when there is one."""
     return signature.stream(chunks) if signature is not None else chunks
 
 
@@ -156,8 +150,11 @@ class ImportService:
                 self._set_back(context, image_id, "uploading", {})
                 raise
         path = staged_path(image_id)
-        stream = format_inspection.inspect_stream(
-            quota.LimitedStream(chunks, limit), image.disk_format, image.container_format)
+        stream: Iterable[bytes] = quota.LimitedStream(chunks, limit)
+        if import_plugins.DECOMPRESSION not in import_plugins.enabled():
+            # compressed data is inspected once decompressed, when it is stored
+            stream = format_inspection.inspect_stream(stream, image.disk_format,
+                                                      image.container_format)
         try:
             written = 0
             with open(path, "wb") as handle:
@@ -226,10 +223,11 @@ class ImportService:
         notifier.image(context, "image.update", lambda: self.db.image_get(context, image.id))
         must_succeed = all_stores_must_succeed
         # The requester's token fetches a signed image's certificate (the task's own
-        # context has none).
+        # context has none); the requester's roles decide inject_image_metadata.
+        roles = list(getattr(context, "roles", None) or [])
         self.tasks.submit(task, lambda t: self._run(t, image.id, method, uri, targets,
                                                     must_succeed, remote,
-                                                    requester=context))
+                                                    requester=context, roles=roles))
         return task
 
     @staticmethod
@@ -283,7 +281,7 @@ class ImportService:
     def _run(self, task: task_domain.Task, image_id: str, method: str, uri: str | None,
              targets: list[str | None], must_succeed: bool,
              remote: glance_download.RemoteRef | None = None,
-             requester=None) -> None:
+             requester=None, roles: list[str] | None = None) -> None:
         context = background.task_context(task)
         path = staged_path(image_id)
         failed: list[str | None] = []
@@ -301,9 +299,12 @@ class ImportService:
                 self._copy_to_staging(context, image_id, path)
             elif not os.path.exists(path):
                 raise exception.ImportFailed(reason="the staged data is gone")
+            prepared = None
+            if method != "copy-image" and import_plugins.enabled():
+                prepared = self._run_plugins(context, image_id, path, roles or [])
             size = self._store_all(context, image_id, path, targets, failed,
                                    must_succeed, activate=method != "copy-image",
-                                   signature=signature)
+                                   signature=signature, prepared=prepared)
         except Exception as err:  # noqa: BLE001 - every failure ends the task
             reason = str(err) or type(err).__name__
             LOG.warning("Import of image %s (task %s) failed: %s", image_id, task.id, reason)
@@ -351,6 +352,16 @@ class ImportService:
             raise
         return restore
 
+    def _run_plugins(self, context, image_id: str, path: str, roles: list[str]
+                     ) -> import_plugins.Prepared:
+        """The import plugins (not for copy-image, as in Glance); injected
+        properties are set on the image before its data is stored."""
+        image = self.db.image_get(context, image_id)
+        prepared = import_plugins.prepare(image, path, roles, self._limit(context, image_id))
+        if prepared.properties:
+            self._set_properties(context, image_id, prepared.properties)
+        return prepared
+
     def _limit(self, context, image_id: str) -> quota.UploadLimit:
         image = self.db.image_get(context, image_id)
         used = (self.db.owner_storage_usage(image["owner"], image_id)
@@ -387,15 +398,17 @@ class ImportService:
 
     def _store_all(self, context, image_id: str, path: str, targets: list[str | None],
                    failed: list[str | None], must_succeed: bool, activate: bool,
-                   signature: signatures.Signature | None = None) -> int:
-        """Write the staged data to every target; returns the size."""
-        size = os.path.getsize(path)
-        image = self.db.image_get(context, image_id)
+                   signature: signatures.Signature | None = None,
+                   prepared: import_plugins.Prepared | None = None) -> int:
+        """Write the staged (or converted) data to every target; returns the size."""
+        prepared = prepared or import_plugins.Prepared(path=path)
+        size = prepared.data_size()
+        image = {**self.db.image_get(context, image_id), **prepared.values}
         written: list[image_store.StoredData] = []
         active = not activate
         vsize: int | None = None  # the inspected virtual size
         for target in targets:
-            chunks = verified = _signed_chunks(path, signature)
+            chunks = verified = _signed(prepared.chunks(), signature)
             if activate:  # inspected on the same read that writes the store
                 chunks = inspected = format_inspection.inspect_stream(
                     chunks, image.get("disk_format"), image.get("container_format"))
@@ -447,7 +460,9 @@ class ImportService:
         values = {"status": "active", "size": stored.size, "checksum": stored.checksum,
                   "os_hash_algo": CONF.hashing_algorithm,
                   "os_hash_value": stored.os_hash_value,
-                  "virtual_size": virtual_size}
+                  "virtual_size": virtual_size or image.get("virtual_size"),
+                  "disk_format": image.get("disk_format"),
+                  "container_format": image.get("container_format")}
         self.db.image_activate_with_location(context, image["id"], values, stored.url,
                                              stored.metadata, expected_status="importing")
         notifier.uploaded(context, lambda: self.db.image_get(context, image["id"]))
@@ -512,8 +527,10 @@ class ImportService:
         try:
             web_download.fetch_to_file(task_input["import_from"], path,
                                        self._limit(context, image.id), "task import")
+            prepared = import_plugins.convert_legacy(
+                self.db.image_get(context, image.id), path)
             self._store_all(context, image.id, path, [self.discovery.default_store()], [],
-                            True, activate=True)
+                            True, activate=True, prepared=prepared)
         except Exception as err:  # noqa: BLE001 - the task records why
             self._set_back(context, image.id, "importing", None)
             self.tasks.fail(task.id, str(err) or type(err).__name__,
@@ -532,6 +549,8 @@ class ImportService:
             return
         context = background.task_context(task_domain.Task.from_record(record))
         _remove(staged_path(image_id))
+        for suffix in import_plugins.WORK_SUFFIXES:  # a plugin's file, if it was cut off
+            _remove(staged_path(image_id) + suffix)
         self._set_back(context, image_id, "importing",
                        {IMPORTING: "", FAILED: ""} if record["type"] == "api_image_import"
                        else None)

@@ -93,9 +93,7 @@ def test_an_unreadable_file_is_one_line(tmp_path):
 @pytest.mark.parametrize("entry_point", ("glance-api", "wsgi"))
 @pytest.mark.parametrize(("section", "option", "value"), [
     ("DEFAULT", "metadata_encryption_key", "0123456789abcdef0123456789abcdef"),
-    ("image_import_opts", "image_import_plugins", "[image_conversion]"),
-    ("taskflow_executor", "conversion_format", "raw"),
-], ids=["metadata-encryption", "import-plugins", "conversion-format"])
+], ids=["metadata-encryption"])
 def test_unsupported_security_options_refuse_to_start(tmp_path, entry_point, section,
                                                       option, value):
     config = _config(tmp_path, section, option, value)

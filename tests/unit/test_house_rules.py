@@ -105,6 +105,7 @@ LAYERS = {
 # Third-party packages that may be missing, so imported where they are used.
 OPTIONAL_IMPORTS = {
     "uwsgi",  # only importable inside a uwsgi worker (glance/api/wsgi.py)
+    "lhafile",  # image_decompression's lha support, when installed (as in Glance)
 }
 
 # Third-party package -> the glance packages allowed to import it.
