@@ -87,9 +87,6 @@ TABLE: tuple[Unsupported, ...] = (
                 "location imports are not retried"),
     Unsupported("DEFAULT", "pydev_worker_debug_host", WARN, "no pydev debugger"),
     Unsupported("DEFAULT", "pydev_worker_debug_port", WARN, "no pydev debugger"),
-    Unsupported("DEFAULT", "worker_self_reference_url", WARN,
-                "import calls are not proxied to the node that staged the data; nodes "
-                "must share the staging directory"),
     Unsupported("image_format", "vmdk_allowed_types", WARN,
                 "images are not converted (a vmdk naming other files is always "
                 "refused)"),

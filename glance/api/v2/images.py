@@ -10,6 +10,7 @@ from oslo_config import cfg
 from glance import exception, schema
 from glance.api import wsgi
 from glance.api.v2 import list_params
+from glance.api.v2.forward import forwarder
 from glance.db.queries import IMAGE_SORT_KEYS, Filter, ImageQuery
 from glance.domain.image import Image, check_settable
 from glance.services.discovery import DiscoveryService
@@ -219,7 +220,7 @@ class ImagesController:
 
     def delete(self, request: wsgi.Request, image_id: str) -> None:
         check_image_id(image_id)
-        self.service.delete(request.context, image_id)
+        self.service.delete(request.context, image_id, forward=forwarder(request))
 
 
 # Properties OpenStack Glance keeps for its distributed import (the node an image was
