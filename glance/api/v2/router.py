@@ -71,6 +71,7 @@ def route_table(services: registry.Services) -> list[wsgi.Route]:
         wsgi.Route("/v2/cache", cache_resource, {"GET": "list", "DELETE": "clear"}),
         wsgi.Route("/v2/cache/clean", cache_resource, {"POST": "clean"}),
         wsgi.Route("/v2/cache/prune", cache_resource, {"POST": "prune"}),
+        wsgi.Route("/v2/cache/nodes/{image_id}", cache_resource, {"GET": "nodes"}),
         wsgi.Route("/v2/cache/{image_id}", cache_resource,
                    {"PUT": "queue", "DELETE": "delete"}),
         *metadefs_router.route_table(services.metadefs),
