@@ -17,7 +17,7 @@ from oslo_log import log as logging
 from glance import exception, format_inspection, image_cache, notifier, quota
 from glance import store as image_store
 from glance.domain import image as domain
-from glance.services import access, upload_recovery
+from glance.services import access, peer_recovery, upload_recovery
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -84,7 +84,8 @@ class ImageDataService:
                backend: str | None = None) -> domain.Image:
         """Store the data of a queued image and make it active."""
         image = self.access.authorized(context, image_id, "upload_image")
-        if image.status == "saving" and upload_recovery.recover(image_id=image_id, wait=0):
+        if image.status == "saving" and (upload_recovery.recover(image_id=image_id, wait=0)
+                                         or peer_recovery.recover(image_id)):
             # A dead process's upload of it was just reset: this one may go ahead.
             image = self.access.authorized(context, image_id, "upload_image")
         domain.check_transition(image.status, "saving")
@@ -105,6 +106,20 @@ class ImageDataService:
         access.check_mutable(context, image.owner)
         self.db.image_update(context, image_id, {"status": "saving"},
                              expected_status="queued")
+        try:  # the other nodes reset the upload if this node dies (peer_recovery)
+            host = peer_recovery.mark(image_id)
+        except BaseException:
+            self._restore(context, image_id)
+            raise
+        try:
+            return self._write(context, image, chunks, size, backend, limit)
+        finally:
+            peer_recovery.unmark(image_id, host)
+
+    def _write(self, context, image: domain.Image, chunks: Iterable[bytes],
+               size: int | None, backend: str | None,
+               limit: quota.UploadLimit) -> domain.Image:
+        image_id = image.id
         notifier.preparing(context, image, backend)
         stream = quota.LimitedStream(chunks, limit)
         inspected = format_inspection.inspect_stream(stream, image.disk_format,

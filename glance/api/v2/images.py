@@ -225,7 +225,9 @@ class ImagesController:
 
 # Properties OpenStack Glance keeps for its distributed import (the node an image was
 # staged on, or is hashed on) and never shows; a mixed cluster has them in the database.
-HIDDEN_PROPERTIES = ("os_glance_stage_host", "os_glance_hash_op_host")
+HIDDEN_PROPERTIES = ("os_glance_stage_host", "os_glance_hash_op_host",
+                     # glance's own: the node writing the data (peer upload recovery)
+                     "os_glance_upload_host")
 
 
 def image_view(image: Image, show_locations: bool = True) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from glance.api.v2 import (
     tasks,
 )
 from glance.api.v2.metadefs import router as metadefs_router
-from glance.services import registry
+from glance.services import peer_recovery, registry
 
 LOG = logging.getLogger(__name__)
 
@@ -110,6 +110,7 @@ class API(wsgi.Router):
         services = registry.services()
         recover_interrupted_tasks(services)
         image_cache.start()
+        peer_recovery.start_watcher()
         return cls(route_table(services))
 
     def __call__(self, environ: dict, start_response):
