@@ -62,6 +62,9 @@ defaults
     # one that was sent and lost its node fails, as it must.
     retries 2
     option redispatch 1
+    # A read whose node closed the connection without answering (it died after
+    # accepting it) is retried elsewhere; a write never is (it may have happened).
+    retry-on conn-failure empty-response
 
 frontend glance
     bind 127.0.0.1:{port}
@@ -72,6 +75,9 @@ backend {backend}
     option httpchk GET /healthcheck
     http-check expect status 200
     default-server inter 500ms fall 2 rise 2
+    http-request disable-l7-retry if !METH_GET
+    # Which node answered (tests check the load is spread and drained).
+    http-response set-header X-Served-By %s
 {servers}
 """
 
@@ -156,6 +162,8 @@ class Cluster:
             "os_glance_staging_store": {"filesystem_store_datadir": node_dir / "staging"},
             "os_glance_tasks_store": {"filesystem_store_datadir": node_dir / "tasks"},
         }
+        if "glance_store" in extra:  # the caller's stores instead of the shared "fs"
+            del base["fs"]
         for section, values in extra.items():
             base[section] = {**base.get(section, {}), **values}
         return base
@@ -225,11 +233,16 @@ class Cluster:
 
     # -- what the tests use -----------------------------------------------------------
 
-    def kill(self, node: Node) -> None:
-        """kill -9 every process of ``node`` (master and workers)."""
+    def kill(self, node: Node) -> float:
+        """kill -9 every process of ``node`` (master and workers); returns the
+        ``time.monotonic()`` by which all of them are gone."""
         assert node.server.process is not None
-        os.killpg(node.server.process.pid, signal.SIGKILL)
+        pid = node.server.process.pid
+        os.killpg(pid, signal.SIGKILL)
         node.server.process.wait()
+        while _running_in_group(pid):
+            time.sleep(0.002)
+        return time.monotonic()
 
     def restart(self, node: Node) -> None:
         node.server.start()
@@ -249,6 +262,21 @@ class Cluster:
 
     def node_by_url(self, url: str) -> Node:
         return next(n for n in self.nodes if n.url == url)
+
+
+def _running_in_group(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` still runs (zombies do not count)."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
 
 
 def _stats_command(path: Path, command: str) -> str:

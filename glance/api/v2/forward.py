@@ -40,7 +40,8 @@ def _message(response: requests.Response) -> str:
 def forwarder(request: wsgi.Request, body: Any = None) -> Forward:
     """A :data:`Forward` replaying ``request`` (with the JSON ``body``, if any)."""
     headers = {name: value for name, value in request.headers.items()
-               if name.lower() not in _HOP_HEADERS}
+               if name.lower() not in _HOP_HEADERS | {"accept"}}
+    headers["Accept"] = "application/json"  # a refusal's message, to pass it on
 
     def forward(host: str) -> str | None:
         url = host.rstrip("/") + request.path
