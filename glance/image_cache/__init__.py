@@ -32,7 +32,7 @@ LOG = logging.getLogger(__name__)
 
 Reader = Callable[[int, int | None], Iterator[bytes]]
 
-_caches: dict[tuple[str, str], ImageCache] = {}
+_caches: dict[tuple[str, str, str], ImageCache] = {}
 _lock = threading.Lock()
 # Whether downloads are served from and fill the cache (when there is one). With
 # glance's own paste file image_cache_dir alone decides; a pipeline in OpenStack

@@ -17,6 +17,7 @@ taken for dead: its upload in progress then fails when it tries to activate the
 image. Give the nodes a network path to each other's ``worker_self_reference_url``.
 """
 
+import functools
 import os
 import threading
 import time
@@ -87,7 +88,7 @@ def recover(image_id: str | None = None) -> list[str]:
         if not verdicts[host]:
             continue
         # The store the upload went to is in the dead node's marker: the default one.
-        if upload_api.reset(found_id, host, lambda i=found_id: _remove_data(i)):
+        if upload_api.reset(found_id, host, functools.partial(_remove_data, found_id)):
             LOG.warning("Upload of image %s was interrupted (node %s is gone); the image "
                         "is queued again", found_id, host)
             reset.append(found_id)
