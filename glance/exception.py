@@ -154,6 +154,27 @@ class ServiceUnavailable(GlanceException):
     headers = {"Retry-After": "5"}
 
 
+class StageHostUnavailable(GlanceException):
+    """The API node holding an image's staged data did not answer (distributed import)."""
+
+    code = 504
+    message = _("Stage host is unavailable")
+
+
+class StageHostFailed(StageHostUnavailable):
+    """The stage host's answer could not be read."""
+
+    code = 502
+
+
+class ForwardedError(GlanceException):
+    """The stage host refused a forwarded call: its status and message, passed on."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 # -- Metadata definitions (metadefs)
 
 

@@ -49,16 +49,21 @@ Related options:
             ("sqlite", "Bookkeeping in a SQLite file inside image_cache_dir."),
             ("xattr", "Accepted for Glance compatibility; served by the SQLite "
                       "bookkeeping."),
-            ("centralized_db", "Accepted for Glance compatibility; served by the "
-                               "SQLite bookkeeping (each node keeps its own)."),
+            ("centralized_db", "Bookkeeping in the shared database (Glance's "
+                               "cached_images and node_reference tables), keyed by "
+                               "worker_self_reference_url."),
         ],
         help="""
-How the cache keeps track of what it holds. glance keeps each node's cache
-bookkeeping in a SQLite file next to the cached data whatever the value; the
-other values are accepted so that a Glance configuration keeps working.
+How the cache keeps track of what it holds. The cached data always stays in
+the node's ``image_cache_dir``. With ``centralized_db`` (the default, as in
+Glance) and ``worker_self_reference_url`` set, every node records its cached
+images in the shared database, so ``GET /v2/cache/nodes/{image_id}`` on any
+node lists the nodes caching an image; without ``worker_self_reference_url``
+(where Glance refuses to start) the node keeps its bookkeeping in its SQLite
+file ``image_cache_sqlite_db``. ``sqlite`` and ``xattr`` use that file too.
 
 Related options:
-    * image_cache_sqlite_db
+    * worker_self_reference_url, image_cache_sqlite_db
 """),
     cfg.IntOpt(
         "image_cache_max_size",

@@ -53,6 +53,28 @@ directory; otherwise in ``$state_path/staging``.
 Related options:
     * [os_glance_staging_store] filesystem_store_datadir
 """),
+    cfg.URIOpt(
+        "worker_self_reference_url",
+        schemes=["http", "https"],
+        help="""
+The URL by which the other API nodes reach this one directly (not through the
+load balancer), e.g. ``http://10.0.0.11:9292``. With several nodes each sets
+its own. Data staged with ``PUT /v2/images/{id}/stage`` stays in this node's
+staging directory and the image records this URL (the hidden property
+``os_glance_stage_host``); an import or delete call for that image reaching
+another node is forwarded to this one with the caller's credentials. The
+``centralized_db`` image cache records which node caches which image under
+this URL (``GET /v2/cache/nodes/{image_id}``), and an upload left in
+``saving`` by a node that no longer answers is reset by the others.
+
+Possible values:
+    * An ``http://`` or ``https://`` URL of this node
+    * Unset: ``public_endpoint`` is used; when that is unset too, nothing is
+      forwarded (every node must then share the staging directory)
+
+Related options:
+    * public_endpoint, image_cache_driver
+"""),
 ]
 
 staging_opts = [
@@ -61,8 +83,9 @@ staging_opts = [
         default="$state_path/staging",
         help="""
 Directory that holds data staged with ``PUT /v2/images/{id}/stage`` until it is
-imported. Every API node that takes stage and import calls of the same image
-must see the same directory (shared storage when there are several nodes).
+imported. Each API node may have its own: with ``[DEFAULT]
+worker_self_reference_url`` set on every node, import and delete calls are
+forwarded to the node that holds the staged data.
 """),
 ]
 

@@ -63,14 +63,6 @@ glance-api refuses to start.
 Without effect, in Glance as in glance; accepted so that older Glance
 configurations keep parsing.
 """),
-    cfg.StrOpt(
-        "worker_self_reference_url",
-        help="""
-Glance's URL of this API node, which other nodes proxy import calls to when
-the image was staged here. glance does not proxy imports yet: every node that
-takes stage and import calls of one image must share the staging directory. A
-value is reported at start-up as not supported.
-"""),
 ]
 
 wsgi_opts = [

@@ -66,9 +66,6 @@ TABLE: tuple[Unsupported, ...] = (
                 "location imports are not retried"),
     Unsupported("DEFAULT", "pydev_worker_debug_host", WARN, "no pydev debugger"),
     Unsupported("DEFAULT", "pydev_worker_debug_port", WARN, "no pydev debugger"),
-    Unsupported("DEFAULT", "worker_self_reference_url", WARN,
-                "import calls are not proxied to the node that staged the data; nodes "
-                "must share the staging directory"),
     Unsupported("task", "work_dir", WARN, "tasks need no scratch directory"),
     Unsupported("taskflow_executor", "engine_mode", WARN,
                 "tasks run on glance's own thread pool"),

@@ -9,7 +9,10 @@ What the rest of glance calls:
 * :func:`get`, :func:`wake`, :func:`start` — the cache API and the prefetcher.
 
 Details of the files: :mod:`glance.image_cache.cache`; bookkeeping:
-:mod:`glance.image_cache.index`; the periodic job: :mod:`glance.image_cache.prefetcher`.
+:mod:`glance.image_cache.index` (a SQLite file per node) or, with the
+``centralized_db`` driver and ``worker_self_reference_url`` set,
+:mod:`glance.image_cache.central_index` (Glance's shared tables); the
+periodic job: :mod:`glance.image_cache.prefetcher`.
 """
 
 import sqlite3
@@ -18,9 +21,10 @@ from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 from oslo_config import cfg
+from oslo_db import exception as db_exc
 from oslo_log import log as logging
 
-from glance.image_cache import prefetcher
+from glance.image_cache import central_index, prefetcher
 from glance.image_cache.cache import ImageCache
 
 CONF = cfg.CONF
@@ -28,7 +32,7 @@ LOG = logging.getLogger(__name__)
 
 Reader = Callable[[int, int | None], Iterator[bytes]]
 
-_caches: dict[tuple[str, str], ImageCache] = {}
+_caches: dict[tuple[str, str, str], ImageCache] = {}
 _lock = threading.Lock()
 # Whether downloads are served from and fill the cache (when there is one). With
 # glance's own paste file image_cache_dir alone decides; a pipeline in OpenStack
@@ -50,13 +54,34 @@ def _for_downloads() -> bool:
     return bool(CONF.image_cache_dir) and _downloads["on"]
 
 
+def node_url() -> str | None:
+    """The URL the ``centralized_db`` driver keys this node's rows by (None: that
+    driver is not in use, or ``worker_self_reference_url`` is unset and the node
+    keeps its index in its SQLite file)."""
+    if CONF.image_cache_driver.lower() != "centralized_db":
+        return None
+    return CONF.worker_self_reference_url or None
+
+
+def centralized() -> bool:
+    """Whether the cache index is shared by the nodes (``GET /v2/cache/nodes``)."""
+    return CONF.image_cache_driver.lower() == "centralized_db"
+
+
 def get() -> ImageCache:
     """The configured cache (call only when :func:`enabled`)."""
-    key = (CONF.image_cache_dir, CONF.image_cache_sqlite_db)
+    url = node_url()
+    key = (CONF.image_cache_dir, CONF.image_cache_sqlite_db, url or "")
     with _lock:
         if key not in _caches:
-            _caches[key] = ImageCache(*key)
+            index = central_index.CentralIndex(url) if url else None
+            _caches[key] = ImageCache(key[0], key[1], index=index)
         return _caches[key]
+
+
+def nodes_caching(image_id: str) -> list[str]:
+    """The URLs of the nodes whose cache holds ``image_id`` (centralized_db)."""
+    return central_index.nodes_caching(image_id)
 
 
 def start() -> None:
@@ -143,5 +168,5 @@ def forget(image_id: str) -> None:
     try:
         cache.delete(image_id)
         cache.dequeue([image_id])
-    except (OSError, sqlite3.Error) as err:
+    except (OSError, sqlite3.Error, db_exc.DBError) as err:
         LOG.warning("Could not remove image %s from the cache: %s", image_id, err)

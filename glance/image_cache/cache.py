@@ -123,11 +123,13 @@ class CacheWriter:
 class ImageCache:
     """One node's image cache in ``directory``."""
 
-    def __init__(self, directory: str, db_name: str = "cache.db") -> None:
+    def __init__(self, directory: str, db_name: str = "cache.db", index=None) -> None:
+        """``index``: the bookkeeping (default: the SQLite file ``db_name`` in
+        ``directory``; the centralized_db driver passes its shared index)."""
         self.directory = os.path.abspath(directory)
         for sub in ("", "incomplete", "invalid", "queue"):
             os.makedirs(os.path.join(self.directory, sub), exist_ok=True)
-        self.index = CacheIndex(os.path.join(self.directory, db_name))
+        self.index = index or CacheIndex(os.path.join(self.directory, db_name))
 
     # -- paths --------------------------------------------------------------------------
 

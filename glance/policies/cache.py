@@ -28,9 +28,8 @@ rules = [
         description="Former common rule of the cache calls; only referenced by the "
                     "deprecated defaults of cache_image, cache_list and cache_delete."),
     rule("list_cached_nodes", base.ADMIN,
-         "List the nodes that hold an image in their cache. Reserved: registered "
-         "for policy files written for Glance; this service has no "
-         "/v2/cache/nodes call yet, so the rule is not checked.",
+         "List the nodes that hold an image in their cache (centralized_db "
+         "cache driver).",
          [("GET", "/v2/cache/nodes/{image_id}")], legacy=False),
     _per_call("cache_image", "Queue an image for caching on this node.",
               [("PUT", "/v2/cache/{image_id}")]),

@@ -5,6 +5,7 @@ unknown or invisible), then the policy (403), then whether this node has a
 cache at all (404), then the request itself (400).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from oslo_config import cfg
@@ -96,6 +97,15 @@ class CacheService:
         cache = self.cache.get()
         cache.delete(image_id)
         cache.dequeue([image_id])
+
+    def nodes(self, context, image_id: str) -> Sequence[str]:
+        """The nodes whose cache holds ``image_id``, in Glance's order of checks:
+        policy (403), cache off (404), another driver (409), unknown image (404)."""
+        self._authorize(context, "list_cached_nodes", None)
+        if not self.cache.centralized():
+            raise exception.Conflict("Centralized caching is not enabled")
+        self.access.get(context, image_id)
+        return self.cache.nodes_caching(image_id)
 
     def clear(self, context, target: str) -> Cleared:
         """Empty the cache, the queue, or both (``target``: the clear-target header)."""

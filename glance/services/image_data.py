@@ -25,7 +25,7 @@ from glance import (
 )
 from glance import store as image_store
 from glance.domain import image as domain
-from glance.services import access, upload_recovery
+from glance.services import access, peer_recovery, upload_recovery
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -94,7 +94,8 @@ class ImageDataService:
                backend: str | None = None) -> domain.Image:
         """Store the data of a queued image and make it active."""
         image = self.access.authorized(context, image_id, "upload_image")
-        if image.status == "saving" and upload_recovery.recover(image_id=image_id, wait=0):
+        if image.status == "saving" and (upload_recovery.recover(image_id=image_id, wait=0)
+                                         or peer_recovery.recover(image_id)):
             # A dead process's upload of it was just reset: this one may go ahead.
             image = self.access.authorized(context, image_id, "upload_image")
         domain.check_transition(image.status, "saving")
@@ -128,6 +129,22 @@ class ImageDataService:
             except BaseException:
                 self._restore(context, image_id)
                 raise
+        try:  # the other nodes reset the upload if this node dies (peer_recovery)
+            host = peer_recovery.mark(image_id)
+        except BaseException:
+            self._restore(context, image_id)
+            raise
+        try:
+            return self._write(context, image, chunks, size, backend, limit, project,
+                               signature)
+        finally:
+            peer_recovery.unmark(image_id, host)
+
+    def _write(self, context, image: domain.Image, chunks: Iterable[bytes],
+               size: int | None, backend: str | None, limit: quota.UploadLimit,
+               project: keystone_limits.ProjectLimits | None = None,
+               signature: signatures.Signature | None = None) -> domain.Image:
+        image_id = image.id
         notifier.preparing(context, image, backend)
         verified = signature.stream(chunks) if signature else None
         stream = quota.LimitedStream(verified or chunks, limit)

@@ -35,7 +35,14 @@ from glance import store as image_store
 from glance.conf import image_import as import_conf
 from glance.domain import image as image_domain
 from glance.domain import task as task_domain
-from glance.services import access, background, glance_download, import_plugins, web_download
+from glance.services import (
+    access,
+    background,
+    glance_download,
+    import_plugins,
+    stage_host,
+    web_download,
+)
 from glance.services.discovery import DiscoveryService
 from glance.services.images import ImageService
 from glance.services.task_lifecycle import TaskLifecycle
@@ -88,11 +95,14 @@ def _unlocked(properties: dict[str, str | None], task_id: str | None
     return {name: value for name, value in properties.items() if name != IMPORT_TASK}
 
 
-def _check_status(status: str, method: str, image_id: str) -> None:
-    """409 unless an image in ``status`` can be the target of ``method``."""
+def _check_status(status: str, method: str, image_id: str,
+                  staged_elsewhere: bool = False) -> None:
+    """409 unless an image in ``status`` can be the target of ``method`` (glance-direct:
+    data staged here, or on the node ``staged_elsewhere`` says)."""
     if method == "glance-direct":
         if status == "queued" or (
-                status == "uploading" and not os.path.exists(staged_path(image_id))):
+                status == "uploading" and not staged_elsewhere
+                and not os.path.exists(staged_path(image_id))):
             raise exception.Conflict("Image needs to be staged before 'glance-direct' "
                                      "method can be used")
         if status != "uploading":
@@ -161,7 +171,10 @@ class ImportService:
                 for chunk in stream:
                     handle.write(chunk)
                     written += len(chunk)
-            self.db.image_update(context, image_id, {"size": written},
+            # Record where the data is, so other nodes forward the import here.
+            here = stage_host.self_url()
+            props = {**image.extra, stage_host.STAGE_HOST: here} if here else None
+            self.db.image_update(context, image_id, {"size": written}, properties=props,
                                  expected_status="uploading")
         except BaseException:
             _remove(path)
@@ -189,26 +202,38 @@ class ImportService:
                      stores: list[str] | None = None, all_stores: bool = False,
                      all_stores_must_succeed: bool = True,
                      header_store: str | None = None,
-                     request_body: dict[str, Any] | None = None) -> task_domain.Task:
-        """Check and start an import; returns its ``api_image_import`` task."""
+                     request_body: dict[str, Any] | None = None,
+                     forward: stage_host.Forward | None = None
+                     ) -> task_domain.Task | stage_host.Forwarded:
+        """Check and start an import; returns its ``api_image_import`` task. A
+        glance-direct import of data staged on another node is checked here, then
+        handed to that node with ``forward`` (when given)."""
         if method not in self.discovery.import_methods():
             raise exception.UnknownImportMethod(method=method)
         self.limits.enforce(context.owner, keystone_limits.SIZE_TOTAL)
         image = self.access.get(context, image_id)
         self.access.authorize(context, "copy_image" if method == "copy-image"
                               else "modify_image", image)
-        self._check_importable(image, method, uri)
+        stage_remote = (stage_host.remote_host(image.extra)
+                        if method == "glance-direct" and forward is not None else None)
+        self._check_importable(image, method, uri,
+                               staged_elsewhere=stage_remote is not None)
         remote = None
         if method == "glance-download":
             remote = glance_download.parse_method((request_body or {}).get("method") or {},
                                                   context)
         targets = self._targets(image, method, stores, all_stores, header_store)
+        if stage_remote is not None and forward is not None:
+            LOG.info("Image %s was staged on %s: forwarding the import there",
+                     image.id, stage_remote)
+            return stage_host.Forwarded(forward(stage_remote))
         task_input = {"image_id": image.id, "import_req": request_body or {},
                       "backend": targets if self.discovery.multi_store() else None}
         task = self.tasks.new_task(context, "api_image_import", task_input,
                                    image_id=image.id, owner=image.owner)
-        props = {**image.extra, IMPORT_TASK: task.id,
-                 IMPORTING: ",".join(t for t in targets if t), FAILED: ""}
+        props = {**{k: v for k, v in image.extra.items() if k != stage_host.STAGE_HOST},
+                 IMPORT_TASK: task.id, IMPORTING: ",".join(t for t in targets if t),
+                 FAILED: ""}
         values: dict[str, Any] = {}
         if method != "copy-image":
             image_domain.check_transition(image.status, "importing")
@@ -231,9 +256,10 @@ class ImportService:
         return task
 
     @staticmethod
-    def _check_importable(image: image_domain.Image, method: str, uri: str | None) -> None:
+    def _check_importable(image: image_domain.Image, method: str, uri: str | None,
+                          staged_elsewhere: bool = False) -> None:
         """409 unless the status and formats allow ``method``; 400 for a bad URI."""
-        _check_status(image.status, method, image.id)
+        _check_status(image.status, method, image.id, staged_elsewhere)
         for name in ("container_format", "disk_format"):  # Glance's order
             if not getattr(image, name):
                 raise exception.Conflict(f"'{name}' needs to be set before import")

@@ -13,7 +13,7 @@ from glance import store as image_store
 from glance.db.queries import ImageQuery
 from glance.domain import image as domain
 from glance.property_protection import Protections
-from glance.services import access
+from glance.services import access, stage_host
 from glance.services.data_removal import DataRemoval
 from glance.services.location_patch import LocationPatch
 
@@ -200,8 +200,14 @@ class ImageService:
         notifier.image(context, "image.update", record)
         return domain.Image.from_record(record)
 
-    def delete(self, context, image_id: str) -> domain.Image:
-        """Soft-delete an image (its id stays reserved for ever)."""
+    def delete(self, context, image_id: str,
+               forward: stage_host.Forward | None = None) -> domain.Image | None:
+        """Soft-delete an image (its id stays reserved for ever) and its staged data.
+
+        When the data was staged on another node, the call is handed to that node
+        with ``forward`` (None returned); if that node cannot take it (5xx or no
+        answer), the image is deleted here and its staged data stays behind there.
+        """
         image = self.get(context, image_id)
         target = self.access.authorize(context, "delete_image", image)
         if image.status == "deactivated":
@@ -210,6 +216,19 @@ class ImageService:
             raise exception.ProtectedImageDelete(image_id=image_id)
         access.check_mutable(context, image.owner)
         self.data_removal.check_removable(image)
+        remote = stage_host.remote_host(image.extra) if forward is not None else None
+        if remote is not None and forward is not None:
+            try:
+                forward(remote)
+                return None
+            except (exception.StageHostUnavailable, exception.ForwardedError) as err:
+                if err.code < 500:
+                    raise
+                LOG.warning("Image %s: its stage host %s could not delete it (%s); "
+                            "deleting it here, the staged data stays there",
+                            image_id, remote, err)
+        else:
+            stage_host.remove_local(image_id)
         deleted = domain.Image.from_record(self.db.image_destroy(context, image_id))
         notifier.image(context, "image.delete", deleted, status="deleted", **notifier.deleted())
         self.data_removal.remove(deleted, context)

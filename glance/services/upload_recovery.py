@@ -95,7 +95,7 @@ def _alive(pid: int, started: int | None = None) -> bool:
     return started is None or fields[19] == str(started)
 
 
-def _remove_partial_file(image_id: str, backend: str | None) -> None:
+def remove_partial_file(image_id: str, backend: str | None) -> None:
     """Delete what a dead upload left in a file store (or an S3 store: its multipart
     uploads and object, glance/s3_store.py)."""
     try:
@@ -192,7 +192,7 @@ def _reset(image_id: str, dead: list[tuple[str, dict]]) -> bool:
     if status not in ("saving", None):
         return False  # the upload had ended: the data (if any) is the image's
     image_store.init()
-    _remove_partial_file(image_id, dead[0][1].get("backend"))
+    remove_partial_file(image_id, dead[0][1].get("backend"))
     if status is None:
         return False
     pid = dead[0][1]["pid"]

@@ -24,6 +24,7 @@ BAD_VALUES = [
     ("DEFAULT", "api_limit_max", "lots", "an integer of at least 1"),
     ("DEFAULT", "image_cache_driver", "memcached", "one of: sqlite, xattr, centralized_db"),
     ("DEFAULT", "limit_param_default", "0", "an integer of at least 1"),
+    ("DEFAULT", "worker_self_reference_url", "ftp://node1", "a URI (http, https)"),
     ("import_filtering_opts", "allowed_ports", "[80,99999]", "an integer from 1 to 65535"),
 ]
 ENTRY_POINTS = ("glance-api", "wsgi", "glance-manage")

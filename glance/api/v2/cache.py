@@ -7,8 +7,12 @@
   ``queue``, or empty / ``both`` for both.
 * ``POST /v2/cache/clean`` -> 200 ``{}`` (invalid and stalled files removed now)
 * ``POST /v2/cache/prune`` -> 200 ``{"total_files_pruned": N, "total_bytes_pruned": B}``
+* ``GET /v2/cache/nodes/{image_id}`` -> 200 ``["http://node1:9292", ...]``: the
+  ``worker_self_reference_url`` of every node caching the image (``centralized_db``
+  driver; 409 with another driver)
 """
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -38,7 +42,7 @@ class RequestDeserializer:
     """No call takes a body (``{}`` is accepted where Glance documents one); clearing
     reads its target from a header."""
 
-    queue = delete = staticmethod(_no_body)
+    queue = delete = nodes = staticmethod(_no_body)
     clean = prune = staticmethod(_nothing_or_empty_object)
 
     def clear(self, request: wsgi.Request) -> dict[str, Any]:
@@ -63,6 +67,10 @@ class CacheController:
         check_image_id(image_id)
         self.service.delete(request.context, image_id)
 
+    def nodes(self, request: wsgi.Request, image_id: str) -> Sequence[str]:
+        check_image_id(image_id)
+        return self.service.nodes(request.context, image_id)
+
     def clear(self, request: wsgi.Request, target: str) -> None:
         self.service.clear(request.context, target)
 
@@ -81,6 +89,9 @@ class ResponseSerializer:
         wsgi.json_response(response, {
             "cached_images": [entry.as_dict() for entry in state.cached_images],
             "queued_images": state.queued_images})
+
+    def nodes(self, response: webob.Response, urls: Sequence[str]) -> None:
+        wsgi.json_response(response, list(urls))
 
     def queue(self, response: webob.Response, _result: None) -> None:
         response.status_int = 202

@@ -7,6 +7,7 @@ from oslo_config import cfg
 
 from glance import exception
 from glance.api import wsgi
+from glance.api.v2 import forward
 from glance.api.v2.images import check_image_id
 from glance.services.discovery import DiscoveryService
 from glance.services.image_import import ImportService
@@ -64,7 +65,8 @@ class ImageImportController:
         return self.service.import_image(
             request.context, image_id, method, uri=uri, stores=stores,
             all_stores=all_stores, all_stores_must_succeed=all_stores_must_succeed,
-            header_store=header_store, request_body=request_body)
+            header_store=header_store, request_body=request_body,
+            forward=forward.forwarder(request, request_body))
 
 
 class ResponseSerializer:
@@ -75,9 +77,10 @@ class ResponseSerializer:
         response.status_int = 202
         response.content_type = None
         response.body = b""
-        # The same id the request_id middleware answers with (the task's request id).
+        # The same id the request_id middleware answers with (the task's request id),
+        # or the stage host's when the call was forwarded there (as Glance answers).
         if task.request_id:
-            response.headers["x-openstack-request-id"] = task.request_id
+            response.headers[forward.REQUEST_ID] = task.request_id
 
 
 def create_resource(service: ImportService, discovery: DiscoveryService) -> wsgi.Resource:

@@ -10,6 +10,7 @@ from oslo_config import cfg
 from glance import exception, schema
 from glance.api import wsgi
 from glance.api.v2 import list_params
+from glance.api.v2.forward import forwarder
 from glance.db.queries import IMAGE_SORT_KEYS, Filter, ImageQuery
 from glance.domain.image import Image, check_settable
 from glance.services.discovery import DiscoveryService
@@ -219,12 +220,14 @@ class ImagesController:
 
     def delete(self, request: wsgi.Request, image_id: str) -> None:
         check_image_id(image_id)
-        self.service.delete(request.context, image_id)
+        self.service.delete(request.context, image_id, forward=forwarder(request))
 
 
 # Properties OpenStack Glance keeps for its distributed import (the node an image was
 # staged on, or is hashed on) and never shows; a mixed cluster has them in the database.
-HIDDEN_PROPERTIES = ("os_glance_stage_host", "os_glance_hash_op_host")
+HIDDEN_PROPERTIES = ("os_glance_stage_host", "os_glance_hash_op_host",
+                     # glance's own: the node writing the data (peer upload recovery)
+                     "os_glance_upload_host")
 
 
 def image_view(image: Image, show_locations: bool = True) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from glance.api.v2 import (
     tasks,
 )
 from glance.api.v2.metadefs import router as metadefs_router
-from glance.services import registry
+from glance.services import peer_recovery, registry
 
 LOG = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ def route_table(services: registry.Services) -> list[wsgi.Route]:
         wsgi.Route("/v2/cache", cache_resource, {"GET": "list", "DELETE": "clear"}),
         wsgi.Route("/v2/cache/clean", cache_resource, {"POST": "clean"}),
         wsgi.Route("/v2/cache/prune", cache_resource, {"POST": "prune"}),
+        wsgi.Route("/v2/cache/nodes/{image_id}", cache_resource, {"GET": "nodes"}),
         wsgi.Route("/v2/cache/{image_id}", cache_resource,
                    {"PUT": "queue", "DELETE": "delete"}),
         *metadefs_router.route_table(services.metadefs),
@@ -109,6 +110,7 @@ class API(wsgi.Router):
         services = registry.services()
         recover_interrupted_tasks(services)
         image_cache.start()
+        peer_recovery.start_watcher()
         return cls(route_table(services))
 
     def __call__(self, environ: dict, start_response):
