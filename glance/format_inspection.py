@@ -82,8 +82,8 @@ def check_vmdk_create_type(create_type: str | None) -> None:
             reason="image is a VMDK, but [image_format] vmdk_allowed_types is empty")
     if create_type.lower() not in {name.lower() for name in allowed}:
         raise exception.InvalidImageFormat(
-            reason=f"invalid VMDK create-type {create_type!r} (allowed: "
-            f"{', '.join(allowed)})")
+            reason=f"vmdk create-type {create_type} is not one of [image_format] "
+            f"vmdk_allowed_types ({', '.join(allowed)})")
 
 
 def _fatal_failures(inspector: fi.FileInspector, failures: Iterable[str],

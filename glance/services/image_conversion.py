@@ -28,7 +28,7 @@ from oslo_concurrency import processutils
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from glance import exception
+from glance import exception, format_inspection
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -89,11 +89,10 @@ def describe(path: str, disk_format: str) -> SourceInfo:
     if specific.get("data-file") is not None:
         raise _failed("qcow2 images with an external data file are not allowed")
     if fmt == "vmdk":
-        create_type = specific.get("create-type")
-        allowed = CONF.image_format.vmdk_allowed_types
-        if not create_type or create_type not in allowed:
-            raise _failed(f"vmdk create-type {create_type or 'unknown'} is not one of "
-                          f"[image_format] vmdk_allowed_types ({', '.join(allowed)})")
+        try:
+            format_inspection.check_vmdk_create_type(specific.get("create-type"))
+        except exception.InvalidImageFormat as err:
+            raise _failed(str(err)) from err
     size = info.get("virtual-size")
     if not isinstance(size, int) or size < 0:
         raise _failed("qemu-img found no virtual size")
