@@ -40,8 +40,8 @@ def requested(properties: dict[str, Any] | None) -> bool:
 
 def _reason(err: BaseException) -> str:
     """cursive's reason without its 'Signature verification ... failed:' prefix."""
-    reason = err.kwargs.get("reason") if isinstance(getattr(err, "kwargs", None), dict) \
-        else None
+    kwargs = getattr(err, "kwargs", None)
+    reason = kwargs.get("reason") if isinstance(kwargs, dict) else None
     return str(reason or err).rstrip(".")
 
 
