@@ -44,23 +44,39 @@ def override(app):
         CONF.clear_override(name, group)
 
 
+# Every glance-api the factory started, and whether it lives for the whole session.
+_STARTED: list[tuple[helpers.Server, bool]] = []
+
+
 @pytest.fixture(scope="session")
 def start_server(tmp_path_factory):
-    """Factory: start a real glance-api with extra config sections; stopped at the end."""
-    servers: list[helpers.Server] = []
+    """Factory: start a real glance-api with extra config sections. A server is stopped
+    when the test module that started it ends (``keep=True``: at the end of the
+    session, for session fixtures), so a run does not hold every module's servers."""
 
-    def _start(sections: dict | None = None, name: str = "server") -> helpers.Server:
+    def _start(sections: dict | None = None, name: str = "server",
+               keep: bool = False) -> helpers.Server:
         directory: Path = tmp_path_factory.mktemp(name)
         server = helpers.Server(helpers.write_config(directory, sections)).start()
-        servers.append(server)
+        _STARTED.append((server, keep))
         return server
 
     yield _start
-    for server in servers:
+    for server, _keep in _STARTED:
         server.stop()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_module_servers():
+    """Stop the servers a test module started once it is done (not the kept ones)."""
+    first = len(_STARTED)
+    yield
+    for server, keep in _STARTED[first:]:
+        if not keep:
+            server.stop()
 
 
 @pytest.fixture(scope="session")
 def server(start_server) -> helpers.Server:
     """One shared real glance-api server with the default (noauth, SQLite) config."""
-    return start_server(name="shared")
+    return start_server(name="shared", keep=True)

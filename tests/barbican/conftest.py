@@ -118,7 +118,7 @@ def glance(start_server, key_manager, users, glance_dirs):
                      "barbican_endpoint_type": "public"},
         "glance_store": {"filesystem_store_datadir": glance_dirs["images"]},
         "os_glance_staging_store": {"filesystem_store_datadir": glance_dirs["staging"]},
-    }, name="glance-barbican")
+    }, name="glance-barbican", keep=True)
 
 
 def store_certificate(key_manager, user: User, certificate_pem: bytes) -> str:

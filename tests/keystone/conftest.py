@@ -113,7 +113,7 @@ def glance(start_server, keystone, identities, admin_client):
             "project_name": "service", "user_domain_id": "default",
             "project_domain_id": "default", "region_name": harness.REGION,
         },
-    }, name="glance-keystone")
+    }, name="glance-keystone", keep=True)
     service = admin_client.services.create(name="glance", type="image")
     for interface in ("public", "internal", "admin"):
         admin_client.endpoints.create(service=service, url=server.url, interface=interface,
