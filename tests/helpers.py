@@ -41,6 +41,26 @@ def wait_until(predicate, timeout: float = 30, interval: float = 0.1) -> bool:
     return False
 
 
+def stop_process_group(pid: int, timeout: float = 20) -> None:
+    """SIGTERM the process group ``pid`` leads (started with a new session), wait up to
+    ``timeout`` seconds for it to go, then SIGKILL what is left."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

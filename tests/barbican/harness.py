@@ -27,7 +27,6 @@ import fcntl
 import hashlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ from pathlib import Path
 
 import requests
 
+from tests import helpers
 from tests.keystone import harness as keystone_harness
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -147,23 +147,6 @@ application = deploy.loadapp("config:" + os.environ["BARBICAN_PASTE"])
 """
 
 
-def _stop_group(pid: int, timeout: float = 20) -> None:
-    """SIGTERM the process group ``pid`` leads (started with a new session), then KILL."""
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.1)
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 @dataclass
@@ -225,7 +208,7 @@ class Barbican:
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
-            _stop_group(self.process.pid)
+            helpers.stop_process_group(self.process.pid)
             self.process.wait()
 
 
@@ -320,7 +303,7 @@ def down(workdir: Path) -> None:
     if not pid_file.exists():
         return
     for pid in json.loads(pid_file.read_text()).values():
-        _stop_group(int(pid))
+        helpers.stop_process_group(int(pid))
     pid_file.unlink()
 
 

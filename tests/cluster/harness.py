@@ -290,22 +290,6 @@ def _stats_command(path: Path, command: str) -> str:
     return b"".join(chunks).decode()
 
 
-def _stop_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        return
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.1)
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def down(work_dir: Path) -> None:
@@ -321,7 +305,7 @@ def down(work_dir: Path) -> None:
         except ProcessLookupError:
             pass
     for pid in pids.get("nodes", {}).values():
-        _stop_group(pid)
+        helpers.stop_process_group(pid)
     if pids.get("database"):
         engine = _admin_engine()
         with engine.connect() as connection:
