@@ -122,6 +122,7 @@ def check(conf: cfg.ConfigOpts) -> None:
     """Everything the API process checks before it builds its application."""
     dependencies.check(conf)
     import_plugins.check(conf)
+    import_conf.check(conf)
     check_directories(conf)
     check_policy_files(conf)
     property_protection.check(conf)

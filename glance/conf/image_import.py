@@ -7,8 +7,11 @@ adds the web-download transfer limits (which URLs are allowed at all is
 ``[import_filtering_opts]``, see glance/conf/import_filtering.py).
 """
 
+import urllib.parse
+
 from oslo_config import cfg
 
+from glance.conf import validate
 from glance.conf.types import BoundedListOpt
 
 IMPORT_METHODS = ("glance-direct", "web-download", "copy-image", "glance-download")
@@ -53,9 +56,8 @@ directory; otherwise in ``$state_path/staging``.
 Related options:
     * [os_glance_staging_store] filesystem_store_datadir
 """),
-    cfg.URIOpt(
+    cfg.StrOpt(
         "worker_self_reference_url",
-        schemes=["http", "https"],
         help="""
 The URL by which the other API nodes reach this one directly (not through the
 load balancer), e.g. ``http://10.0.0.11:9292``. With several nodes each sets
@@ -71,6 +73,7 @@ Possible values:
     * An ``http://`` or ``https://`` URL of this node
     * Unset: ``public_endpoint`` is used; when that is unset too, nothing is
       forwarded (every node must then share the staging directory)
+    * Anything else stops glance-api at start-up
 
 Related options:
     * public_endpoint, image_cache_driver
@@ -144,6 +147,25 @@ Redirects web-download follows; each new URL is checked against
 
 GROUPS = (("os_glance_staging_store", staging_opts), ("image_import_opts", import_opts))
 FILE_SCHEME = "file://"
+
+
+def check(conf: cfg.ConfigOpts) -> None:
+    """ConfigError when ``worker_self_reference_url`` is set and is not an http(s)
+    URL with a host (Glance takes any string and fails on the first forward)."""
+    url = conf.worker_self_reference_url
+    if not url:
+        return
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError as err:
+        parts, reason = None, str(err)
+    else:
+        reason = "needs http:// or https:// and a host"
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise validate.ConfigError(
+            f"invalid value for [DEFAULT] worker_self_reference_url: {url!r} ({reason}); "
+            "allowed: the http:// or https:// URL of this node, e.g. http://10.0.0.11:9292")
 
 
 def staging_path(conf: cfg.ConfigOpts) -> str:

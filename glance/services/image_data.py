@@ -121,19 +121,17 @@ class ImageDataService:
         """queued -> saving -> (store) -> active; any failure back to queued."""
         image_id = image.id
         access.check_mutable(context, image.owner)
+        # The other nodes reset the upload if this node dies (peer_recovery).
+        host = peer_recovery.upload_host()
         self.db.image_update(context, image_id, {"status": "saving"},
-                             expected_status="queued")
+                             expected_status="queued", upload_host=host)
         if project is not None:  # this upload counts itself, as in Glance
             try:
                 project.enforce(keystone_limits.COUNT_UPLOADING)
             except BaseException:
+                peer_recovery.unmark(image_id, host)
                 self._restore(context, image_id)
                 raise
-        try:  # the other nodes reset the upload if this node dies (peer_recovery)
-            host = peer_recovery.mark(image_id)
-        except BaseException:
-            self._restore(context, image_id)
-            raise
         try:
             return self._write(context, image, chunks, size, backend, limit, project,
                                signature)

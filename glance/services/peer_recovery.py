@@ -36,12 +36,10 @@ PROBE_TIMEOUT = (1.0, 2.0)
 PROBE_PAUSE = 0.5
 
 
-def mark(image_id: str) -> str | None:
-    """Record this node as the uploader of ``image_id``; returns the URL recorded."""
-    host = CONF.worker_self_reference_url
-    if host:
-        upload_api.mark(image_id, host)
-    return host or None
+def upload_host() -> str | None:
+    """The URL to record as the uploader of the images this node writes (recorded
+    with the change to ``saving``), or None when it has none."""
+    return CONF.worker_self_reference_url or None
 
 
 def unmark(image_id: str, host: str | None) -> None:

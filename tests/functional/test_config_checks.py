@@ -24,7 +24,6 @@ BAD_VALUES = [
     ("DEFAULT", "api_limit_max", "lots", "an integer of at least 1"),
     ("DEFAULT", "image_cache_driver", "memcached", "one of: sqlite, xattr, centralized_db"),
     ("DEFAULT", "limit_param_default", "0", "an integer of at least 1"),
-    ("DEFAULT", "worker_self_reference_url", "ftp://node1", "a URI (http, https)"),
     ("import_filtering_opts", "allowed_ports", "[80,99999]", "an integer from 1 to 65535"),
 ]
 ENTRY_POINTS = ("glance-api", "wsgi", "glance-manage")
@@ -102,6 +101,15 @@ def test_unsupported_security_options_refuse_to_start(tmp_path, entry_point, sec
                                     f"[{section}] {option}", "will not start")
     if option == "metadata_encryption_key":
         assert value not in message  # a secret is never shown
+
+
+@pytest.mark.parametrize("entry_point", ("glance-api", "wsgi"))
+@pytest.mark.parametrize("value", ["ftp://node1", "node1:9292", "http://", "http://h:port"])
+def test_a_self_reference_url_that_is_not_http_stops_start_up(tmp_path, entry_point, value):
+    # A string option as in Glance; glance checks it at start-up, Glance on first use.
+    config = _config(tmp_path, "DEFAULT", "worker_self_reference_url", value)
+    assert_one_line_error(run_entry_point(entry_point, config),
+                          "[DEFAULT] worker_self_reference_url", repr(value), "http://")
 
 
 def test_glance_manage_checks_values_but_serves_no_api(tmp_path):

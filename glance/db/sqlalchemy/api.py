@@ -15,7 +15,7 @@ from oslo_utils import timeutils
 from glance import exception
 from glance import store as image_store
 from glance.db import queries
-from glance.db.sqlalchemy import engine, paging
+from glance.db.sqlalchemy import engine, paging, upload_api
 from glance.db.sqlalchemy.member_api import (  # noqa: F401 - re-exported for callers
     image_member_create,
     image_member_delete,
@@ -366,16 +366,21 @@ def image_create(values: dict[str, Any], properties: dict[str, str],
 def image_update(context, image_id: str, values: dict[str, Any],
                  properties: dict[str, str | None] | None = None,
                  tags: Iterable[str] | None = None,
-                 expected_status: str | None = None) -> dict[str, Any]:
+                 expected_status: str | None = None,
+                 upload_host: str | None = None) -> dict[str, Any]:
     """Change base columns, and optionally replace properties and tags, atomically.
 
     ``expected_status`` makes the write conditional on the image's current status
     (a compare-and-set for state transitions); a mismatch raises Conflict.
+    ``upload_host`` records, in the same transaction, the node that starts writing
+    the image's data (glance/db/sqlalchemy/upload_api.py).
     """
     with _writer() as session:
         row = _change_row(session, context, image_id, values, expected_status)
         if properties is not None:
             _set_properties(session, image_id, properties)
+        if upload_host:
+            upload_api.mark_in(session, image_id, upload_host)
         if tags is not None:
             _set_tags(session, image_id, tags)
         session.flush()

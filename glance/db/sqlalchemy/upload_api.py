@@ -26,14 +26,15 @@ def _host_row(image_id: str):
                                           ImageProperty.name == UPLOAD_HOST)
 
 
-def mark(image_id: str, host: str) -> None:
-    """Record ``host`` as the node uploading ``image_id``."""
-    with engine.writer_session() as session:
-        row = session.execute(_host_row(image_id)).scalar()
-        if row is None:
-            session.add(ImageProperty(image_id=image_id, name=UPLOAD_HOST, value=host))
-        else:
-            row.value, row.deleted, row.deleted_at = host, False, None
+def mark_in(session, image_id: str, host: str) -> None:
+    """Record ``host`` as the node uploading ``image_id``, in the caller's transaction
+    (the one that makes the image ``saving``: a node that dies between two
+    transactions would leave a ``saving`` image nobody knows the uploader of)."""
+    row = session.execute(_host_row(image_id)).scalar()
+    if row is None:
+        session.add(ImageProperty(image_id=image_id, name=UPLOAD_HOST, value=host))
+    else:
+        row.value, row.deleted, row.deleted_at = host, False, None
 
 
 def unmark(image_id: str, host: str) -> None:

@@ -133,9 +133,11 @@ def facade(store):
 
 # -- several scrubbers, and kill -9 --------------------------------------------------------
 
-def test_concurrent_scrubbers_remove_each_location_exactly_once(store):
+def _scrub_concurrently(store, round_: int) -> int:
+    """Three scrubbers on 300 pending locations: each removed exactly once; returns
+    how many scrubbers removed some."""
     files = store.many(150, copies=2)
-    scrubbers = [store.start(f"scrubber-{n}") for n in range(3)]
+    scrubbers = [store.start(f"scrubber-{round_}-{n}") for n in range(3)]
     for process, log in scrubbers:
         assert process.wait(timeout=300) == 0, log.read_text()[-3000:]
     logs = [log.read_text() for _process, log in scrubbers]
@@ -143,9 +145,17 @@ def test_concurrent_scrubbers_remove_each_location_exactly_once(store):
     done = [location for text in logs for location in scrub_helpers.scrubbed_locations(text)]
     assert sorted(done) == sorted(files)  # every location once, none twice
     assert not [text for text in logs if scrub_helpers.not_found_locations(text)]
-    assert sum(1 for text in logs if scrub_helpers.scrubbed_locations(text)) >= 2, \
-        "the scrubbers did not overlap"
     assert not any(path.exists() for path in files.values())
+    return sum(1 for text in logs if scrub_helpers.scrubbed_locations(text))
+
+
+def test_concurrent_scrubbers_remove_each_location_exactly_once(store):
+    # On a loaded machine the first scrubber may finish before the others start:
+    # the check is only worth something once they overlapped, so try up to 3 rounds.
+    working = [_scrub_concurrently(store, 0)]
+    while working[-1] < 2 and len(working) < 3:
+        working.append(_scrub_concurrently(store, len(working)))
+    assert working[-1] >= 2, f"the scrubbers did not overlap in {len(working)} rounds"
     assert set(store.locations().values()) == {("deleted", True)}
     assert set(store.image_statuses().values()) == {"deleted"}
 
