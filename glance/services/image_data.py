@@ -68,6 +68,13 @@ def _file_reader(handle: BinaryIO) -> Reader:
     return read
 
 
+def _close(chunks: Iterator[bytes]) -> None:
+    """Release a store read that will not be iterated (any that has ``close``)."""
+    close = getattr(chunks, "close", None)
+    if close is not None:
+        close()
+
+
 def _closing(*closers: Callable[[], None]) -> Callable[[], None]:
     """One close callback calling each of ``closers``."""
     def close() -> None:
@@ -186,14 +193,15 @@ class ImageDataService:
     # -- download -----------------------------------------------------------------------
 
     def open_download(self, context, image_id: str, destination_ip: str | None = None,
-                      prefer: list[str] | None = None) -> Download:
+                      prefer: list[str] | None = None, whole: bool = True) -> Download:
         """What ``GET /v2/images/{id}/file`` sends: this node's cached copy, else the
         file-store file, else a reader of the store; metered for ``image.send``.
 
         403/404 as ``download_image`` and visibility say; a deactivated image only
         for administrators; an image without data has nothing to read (204). The
         location read is the first by store weight, or with ``prefer`` (store ids,
-        ``download_from_store``) the first in one of those stores.
+        ``download_from_store``) the first in one of those stores; when its data
+        cannot be read, the next one. ``whole``: no range was asked for.
         """
         image = self.access.authorized(context, image_id, "download_image")
         if image.status == "deactivated" and not context.is_admin:
@@ -204,24 +212,87 @@ class ImageDataService:
             locations = self._preferred_first(locations, prefer)
         if image.status not in ("active", "deactivated") or not locations:
             return Download(image)
-        location = locations[0]
         # image.send counts the bytes served, so a metered download is not sent whole.
+        cached = self.cache.open_cached(image)
+        if cached is not None:
+            return self._local_download(context, image, cached, destination_ip)
+        # The first location whose data is there, as Glance: a file-store file that is
+        # gone, or a store that fails to open, passes on to the next.
+        for index, location in enumerate(locations):
+            path = self.store.local_path(location)
+            if path is None:
+                return self._store_download(context, image, locations[index:],
+                                            destination_ip, whole)
+            try:
+                handle = open(path, "rb")  # noqa: SIM115 - closed by the download's close()
+            except FileNotFoundError:
+                LOG.warning("Image %s: no data at %s, trying its next location", image_id,
+                            location["url"])
+                continue
+            return self._local_download(context, image, handle, destination_ip)
+        raise exception.NotFound("The image data could not be found in the store.")
+
+    def _local_download(self, context, image: domain.Image, handle: BinaryIO,
+                        destination_ip: str | None) -> Download:
+        """A download of an open file holding the whole image."""
         meter = notifier.send_meter(context, image, destination_ip)
-        handle = self._open_local(image, location)
-        if handle is not None:
-            if meter is None:
-                return Download(image, _file_reader(handle), handle.close, handle)
-            return Download(image, meter.wrap(_file_reader(handle)),
-                            _closing(handle.close, meter.close))
+        if meter is None:
+            return Download(image, _file_reader(handle), handle.close, handle)
+        return Download(image, meter.wrap(_file_reader(handle)),
+                        _closing(handle.close, meter.close))
+
+    def _store_download(self, context, image: domain.Image,
+                        locations: list[dict[str, Any]], destination_ip: str | None,
+                        whole: bool) -> Download:
+        """A download read from the store of the first location that opens, as
+        Glance: one that fails passes the read on to the next. The store is opened
+        here, before any header is sent: the whole image (``whole``), else its first
+        byte to find a location that answers. When none has the data the answer is
+        204, as Glance's; another failure of the last one is its error."""
+        store = self.store
+
+        def open_first(candidates: list[dict[str, Any]], offset: int, length: int | None,
+                       probe: bool = False) -> tuple[int, Iterator[bytes]]:
+            for index, location in enumerate(candidates):
+                if probe:  # its first byte, or all of it where it has no ranges
+                    length = 1 if store.supports_ranges(location) else None
+                try:
+                    return index, store.get(location, offset=offset, length=length,
+                                            context=context)
+                except Exception as err:  # noqa: BLE001 - any store's failure: next one
+                    if index == len(candidates) - 1:
+                        raise
+                    LOG.warning("Image %s: cannot read %s (%s), trying its next location",
+                                image.id, location["url"], err)
+            raise AssertionError("no location to read")  # candidates is never empty
+
+        try:
+            found, chunks = open_first(locations, 0, None, probe=not whole)
+        except exception.NotFound:
+            LOG.error("Image %s: none of its locations has its data", image.id)
+            return Download(image)
+        opened = [chunks]
+        if not whole:
+            _close(opened.pop())
+        locations = locations[found:]
 
         def read(offset: int, length: int | None) -> Iterator[bytes]:
-            return self.store.get(location, offset=offset, length=length, context=context)
+            if opened and offset == 0 and length is None:
+                return opened.pop()
+            ranged = bool(offset) or length is not None
+            usable = [loc for loc in locations
+                      if not ranged or store.supports_ranges(loc)] or locations[:1]
+            return open_first(usable, offset, length)[1]
+
+        def release() -> None:
+            while opened:
+                _close(opened.pop())
         read = self.cache.tee(image, read)  # a whole download fills the cache
-        ranges_supported = self.store.supports_ranges(location)
-        if meter is None:
-            return Download(image, read, ranges_supported=ranges_supported)
-        return Download(image, meter.wrap(read), meter.close,
-                        ranges_supported=ranges_supported)
+        ranges_supported = store.supports_ranges(locations[0])
+        meter = notifier.send_meter(context, image, destination_ip)
+        closers = [release] + ([meter.close] if meter is not None else [])
+        return Download(image, read if meter is None else meter.wrap(read),
+                        _closing(*closers), ranges_supported=ranges_supported)
 
     def _preferred_first(self, locations: list[dict[str, Any]],
                          prefer: list[str]) -> list[dict[str, Any]]:
@@ -240,22 +311,6 @@ class ImageDataService:
             return (loc.get("metadata") or {}).get("store") in wanted
         return ([loc for loc in locations if preferred(loc)]
                 + [loc for loc in locations if not preferred(loc)])
-
-    def _open_local(self, image: domain.Image,
-                    location: dict[str, Any]) -> BinaryIO | None:
-        """This node's cached copy of the image, else the file-store file behind
-        ``location``, opened; None when the data is elsewhere."""
-        cached = self.cache.open_cached(image)
-        if cached is not None:
-            return cached
-        path = self.store.local_path(location)
-        if path is None:
-            return None
-        try:
-            return open(path, "rb")  # noqa: SIM115 - closed by the download's close()
-        except FileNotFoundError as err:
-            raise exception.NotFound(
-                "The image data could not be found in the store.") from err
 
     # -- actions ------------------------------------------------------------------------
 

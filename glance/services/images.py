@@ -11,6 +11,7 @@ from oslo_log import log as logging
 from glance import exception, image_cache, keystone_limits, notifier, schema
 from glance import store as image_store
 from glance.db.queries import ImageQuery
+from glance.encryption_keys import EncryptionKeys
 from glance.domain import image as domain
 from glance.property_protection import Protections
 from glance.services import access, stage_host
@@ -72,9 +73,11 @@ class ImageService:
     def __init__(self, db, enforcer, access_: access.ImageAccess,
                  data_removal: DataRemoval, protections: Protections,
                  store=image_store,
-                 limits: keystone_limits.KeystoneLimits | None = None) -> None:
+                 limits: keystone_limits.KeystoneLimits | None = None,
+                 encryption_keys: EncryptionKeys | None = None) -> None:
         self.db = db
         self.limits = limits or keystone_limits.KeystoneLimits()
+        self.encryption_keys = encryption_keys
         self.policy = enforcer
         self.access = access_
         self.data_removal = data_removal
@@ -232,6 +235,8 @@ class ImageService:
         deleted = domain.Image.from_record(self.db.image_destroy(context, image_id))
         notifier.image(context, "image.delete", deleted, status="deleted", **notifier.deleted())
         self.data_removal.remove(deleted, context)
+        if self.encryption_keys is not None:
+            self.encryption_keys.image_deleted(context, image_id, image.extra)
         image_cache.forget(image_id)
         return deleted
 

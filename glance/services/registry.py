@@ -23,6 +23,7 @@ from glance import property_protection as protection
 from glance import store as image_store
 from glance.db.sqlalchemy import api as db_api
 from glance.db.sqlalchemy import metadef_api, task_api
+from glance.encryption_keys import EncryptionKeys
 from glance.services.access import ImageAccess
 from glance.services.cache import CacheService
 from glance.services.data_removal import DataRemoval
@@ -62,7 +63,7 @@ def build(db=db_api, task_db=task_api, metadef_db=metadef_api, enforcer=policy,
     limits = keystone_limits.KeystoneLimits()
     discovery = DiscoveryService(enforcer, store, limits)
     images = ImageService(db, enforcer, access, DataRemoval(db, store),
-                          protection.Protections(), store, limits)
+                          protection.Protections(), store, limits, EncryptionKeys())
     lifecycle = TaskLifecycle(task_db)
     imports = ImportService(db, access, lifecycle, discovery, images, store, limits)
     task_types = {

@@ -17,7 +17,7 @@ from oslo_utils import timeutils
 import glance.conf  # noqa: F401 - registers [database]
 from glance import context, exception
 from glance.db import migration
-from glance.db.sqlalchemy import api, engine, models
+from glance.db.sqlalchemy import api, engine, models, upload_api
 
 CONF = cfg.CONF
 
@@ -143,6 +143,29 @@ def test_status_compare_and_set(backend):
     api.image_update(P1, image["id"], {"status": "saving"}, expected_status="queued")
     with pytest.raises(exception.InvalidImageStatusTransition):
         api.image_update(P1, image["id"], {"status": "saving"}, expected_status="queued")
+
+
+def test_the_uploading_node_is_recorded_with_the_status_or_not_at_all(backend):
+    image = api.image_create(_values(), {}, [])
+    host = "http://node-a:9292"
+    api.image_update(P1, image["id"], {"status": "saving"}, expected_status="queued",
+                     upload_host=host)
+    assert (image["id"], host) in upload_api.uploads_elsewhere("http://node-b:9292")
+    assert upload_api.uploads_elsewhere(host, image["id"]) == []  # its own: not elsewhere
+    # A change that does not happen records no uploader either.
+    other = api.image_create(_values(), {}, [])
+    api.image_update(P1, other["id"], {"status": "active"})
+    with pytest.raises(exception.InvalidImageStatusTransition):
+        api.image_update(P1, other["id"], {"status": "saving"}, expected_status="queued",
+                         upload_host=host)
+    shown = api.image_get(P1, other["id"])
+    assert upload_api.UPLOAD_HOST not in shown["properties"]
+    # A reset puts the image back to queued and forgets the uploader.
+    removed = []
+    assert upload_api.reset(image["id"], host, lambda: removed.append(1))
+    assert removed == [1]
+    assert api.image_get(P1, image["id"])["status"] == "queued"
+    assert upload_api.uploads_elsewhere(None, image["id"]) == []
 
 
 def test_listing_filters_sort_and_pages(backend):

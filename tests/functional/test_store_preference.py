@@ -121,3 +121,33 @@ def test_prefer_without_multi_store_is_400(server):
     assert response.status_code == 400, response.text
     assert "multiple backends are not enabled" in response.json()["message"]
     assert _download(server, image_id, headers=helpers.MEMBER).content == b"d" * 10
+
+
+def test_a_copy_whose_data_is_gone_passes_the_download_to_the_next(stores):
+    server, root = stores
+    created = requests.post(f"{server.url}/v2/images", headers=helpers.ADMIN,
+                            json={"disk_format": "raw", "container_format": "bare"})
+    image_id = created.json()["id"]
+    data = bytes(range(256)) * (SIZE // 256)
+    assert requests.put(f"{server.url}/v2/images/{image_id}/file", data=data,
+                        headers={**helpers.ADMIN, **OCTET}).status_code == 204
+    started = requests.post(f"{server.url}/v2/images/{image_id}/import",
+                            headers=helpers.ADMIN,
+                            json={"method": {"name": "copy-image"}, "stores": ["heavy"]})
+    assert started.status_code == 202, started.text
+    assert helpers.wait_until(lambda: set(_show(server, image_id)["stores"].split(","))
+                              == {"light", "heavy"}, timeout=30)
+    (root / "heavy" / image_id).unlink()  # the copy read first
+    response = _download(server, image_id)
+    assert response.status_code == 200 and response.content == data
+    ranged = requests.get(f"{server.url}/v2/images/{image_id}/file", timeout=30,
+                          headers={**helpers.ADMIN, "Range": "bytes=10-19"})
+    assert ranged.status_code == 206 and ranged.content == data[10:20]
+    assert requests.get(f"{server.url}/v2/images/{image_id}/file?prefer=heavy",
+                        headers=helpers.ADMIN, timeout=30).content == data
+    (root / "light" / image_id).unlink()  # no copy left: nothing to send, as Glance
+    gone = _download(server, image_id)
+    assert gone.status_code == 204 and gone.content == b"", gone.text
+    ranged = requests.get(f"{server.url}/v2/images/{image_id}/file", timeout=30,
+                          headers={**helpers.ADMIN, "Range": "bytes=10-19"})
+    assert ranged.status_code < 500, ranged.text

@@ -28,7 +28,8 @@ The rules:
   2 infrastructure
       ``db``, ``store``, ``policy`` and ``policies``, ``notifier``,
       ``format_inspection``, ``quota``, ``keystone_limits``, ``signatures``,
-      ``image_cache``, ``metadefs`` (the catalog files): the adapters the use cases drive.
+      ``encryption_keys``, ``image_cache``, ``metadefs`` (the catalog files): the
+      adapters the use cases drive.
   3 services
       ``glance.services``: the use cases.
   4 api
@@ -94,6 +95,7 @@ LAYERS = {
     "glance.keystone_limits": INFRASTRUCTURE,
     "glance.property_protection": INFRASTRUCTURE,
     "glance.signatures": INFRASTRUCTURE,
+    "glance.encryption_keys": INFRASTRUCTURE,
     "glance.image_cache": INFRASTRUCTURE,
     "glance.metadefs": INFRASTRUCTURE,
     "glance.services": SERVICES,

@@ -63,8 +63,9 @@ class ImageDataController:
         # ?prefer=<store>[,<store>...]: those stores' copies are read first.
         prefer = [name.strip() for name in request.params.get("prefer", "").split(",")
                   if name.strip()]
+        whole = "Range" not in request.headers and LEGACY_RANGE_ENV not in request.environ
         return self.service.open_download(request.context, image_id, request.remote_addr,
-                                          prefer=prefer)
+                                          prefer=prefer, whole=whole)
 
 
 class ResponseSerializer:
