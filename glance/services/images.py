@@ -11,8 +11,8 @@ from oslo_log import log as logging
 from glance import exception, image_cache, keystone_limits, notifier, schema
 from glance import store as image_store
 from glance.db.queries import ImageQuery
-from glance.encryption_keys import EncryptionKeys
 from glance.domain import image as domain
+from glance.encryption_keys import EncryptionKeys
 from glance.property_protection import Protections
 from glance.services import access, stage_host
 from glance.services.data_removal import DataRemoval
