@@ -7,7 +7,10 @@ failing), and write transactions that take the write lock when they begin
 (``BEGIN IMMEDIATE``). With a plain deferred ``BEGIN`` two read-then-write
 transactions can each hold a read snapshot and then both ask for the write
 lock; SQLite fails one of them at once with "database is locked", whatever the
-busy timeout. The reader engine keeps a deferred ``BEGIN``.
+busy timeout. The reader engine keeps a deferred ``BEGIN``. Writer sessions on a
+database file also queue on a lock the kernel hands over
+(glance/db/sqlalchemy/write_lock.py), so that writers in several processes do
+not sleep in SQLite's busy handler; MariaDB and PostgreSQL sessions take none.
 
 A database server that does not answer must not hold a request (or the
 start-up) for long: the engines connect lazily, on first use, with a connect
@@ -18,10 +21,15 @@ next one tries again, so the service recovers by itself when the database comes
 back. glance-manage and glance-scrubber fail at once the same way.
 """
 
+import contextlib
+from collections.abc import Iterator
+
 import sqlalchemy
 from oslo_config import cfg
 from oslo_db import api as oslo_db_api
 from oslo_db.sqlalchemy import enginefacade
+
+from glance.db.sqlalchemy import write_lock
 
 CONF = cfg.CONF
 SQLITE_BUSY_TIMEOUT_S = 60
@@ -34,6 +42,10 @@ ANALYSIS_LIMIT = 1000
 
 _context_manager = enginefacade.transaction_context()
 _configured = False
+# The SQLite database file whose writers queue on write_lock, and how long they
+# wait there (the busy timeout); None on other databases and in-memory SQLite.
+_write_lock_database: str | None = None
+_write_lock_timeout: float = SQLITE_BUSY_TIMEOUT_S
 
 # Decorator for the repository's write functions: the function runs again (a new
 # transaction) when the database reports a deadlock, as MariaDB may during online
@@ -137,6 +149,7 @@ def configure() -> None:
         return
     url = CONF.database.connection
     url = _sqlite_url(url) if _is_sqlite(url) else _server_url(url)
+    _set_write_lock(url)
     # thread_checkin: oslo.db's sleep(0) on every connection check-in exists for
     # eventlet's green threads; we run on OS threads, where it only costs time.
     kwargs = {"sqlite_fk": False, "connection": url, "thread_checkin": False}
@@ -152,10 +165,37 @@ def configure() -> None:
     _configured = True
 
 
+def _set_write_lock(url: str) -> None:
+    """Queue the writers of a file-backed SQLite database on its write lock."""
+    global _write_lock_database, _write_lock_timeout  # noqa: PLW0603 - see configure()
+    _write_lock_database = None
+    if not _is_sqlite(url):
+        return
+    parsed = sqlalchemy.engine.make_url(url)
+    if write_lock.for_database(parsed.database or "") is None:
+        return
+    try:
+        _write_lock_timeout = float(parsed.query.get("timeout", SQLITE_BUSY_TIMEOUT_S))
+    except (TypeError, ValueError):
+        _write_lock_timeout = SQLITE_BUSY_TIMEOUT_S  # the driver reports it
+    _write_lock_database = parsed.database
+
+
 def writer_session():
     """Context manager: a session in a write transaction (committed on exit)."""
     configure()
-    return _context_manager.writer.using(_Tx())
+    session = _context_manager.writer.using(_Tx())
+    if _write_lock_database is None:
+        return session
+    return _locked(write_lock.for_database(_write_lock_database), session)
+
+
+@contextlib.contextmanager
+def _locked(lock, session) -> Iterator:
+    """``session`` inside the database's write lock, released after the commit
+    or the rollback, whatever happens."""
+    with lock.held(_write_lock_timeout), session as entered:
+        yield entered
 
 
 def reader_session():
@@ -189,10 +229,11 @@ def reset(close: bool = True) -> None:
     ``close=False`` (in a forked child) drops the pooled connections without
     closing them: they belong to the parent process.
     """
-    global _context_manager, _configured  # noqa: PLW0603 - process-wide on purpose: one facade
+    global _context_manager, _configured, _write_lock_database  # noqa: PLW0603 - one facade
     if _configured:
         for engine in {_context_manager.writer.get_engine(),
                        _context_manager.reader.get_engine()}:
             engine.dispose(close=close)
     _context_manager = enginefacade.transaction_context()
     _configured = False
+    _write_lock_database = None
