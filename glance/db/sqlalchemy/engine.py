@@ -174,9 +174,10 @@ def _set_write_lock(url: str) -> None:
     parsed = sqlalchemy.engine.make_url(url)
     if write_lock.for_database(parsed.database or "") is None:
         return
+    timeout = parsed.query.get("timeout", str(SQLITE_BUSY_TIMEOUT_S))
     try:
-        _write_lock_timeout = float(parsed.query.get("timeout", SQLITE_BUSY_TIMEOUT_S))
-    except (TypeError, ValueError):
+        _write_lock_timeout = float(timeout if isinstance(timeout, str) else timeout[-1])
+    except ValueError:
         _write_lock_timeout = SQLITE_BUSY_TIMEOUT_S  # the driver reports it
     _write_lock_database = parsed.database
 
