@@ -7,10 +7,11 @@ failing), and write transactions that take the write lock when they begin
 (``BEGIN IMMEDIATE``). With a plain deferred ``BEGIN`` two read-then-write
 transactions can each hold a read snapshot and then both ask for the write
 lock; SQLite fails one of them at once with "database is locked", whatever the
-busy timeout. The reader engine keeps a deferred ``BEGIN``. Writer sessions on a
-database file also queue on a lock the kernel hands over
-(glance/db/sqlalchemy/write_lock.py), so that writers in several processes do
-not sleep in SQLite's busy handler; MariaDB and PostgreSQL sessions take none.
+busy timeout. The reader engine keeps a deferred ``BEGIN``. On a database file
+the writer's ``BEGIN IMMEDIATE`` first takes a lock that the kernel hands over
+on release (glance/db/sqlalchemy/write_lock.py), so that writers in several
+processes queue without sleeping in SQLite's busy handler; MariaDB and
+PostgreSQL take no such lock.
 
 A database server that does not answer must not hold a request (or the
 start-up) for long: the engines connect lazily, on first use, with a connect
@@ -20,9 +21,6 @@ request that cannot connect fails at once (503, see glance/db/errors.py) and the
 next one tries again, so the service recovers by itself when the database comes
 back. glance-manage and glance-scrubber fail at once the same way.
 """
-
-import contextlib
-from collections.abc import Iterator
 
 import sqlalchemy
 from oslo_config import cfg
@@ -42,10 +40,6 @@ ANALYSIS_LIMIT = 1000
 
 _context_manager = enginefacade.transaction_context()
 _configured = False
-# The SQLite database file whose writers queue on write_lock, and how long they
-# wait there (the busy timeout); None on other databases and in-memory SQLite.
-_write_lock_database: str | None = None
-_write_lock_timeout: float = SQLITE_BUSY_TIMEOUT_S
 
 # Decorator for the repository's write functions: the function runs again (a new
 # transaction) when the database reports a deadlock, as MariaDB may during online
@@ -67,9 +61,11 @@ def _install_sqlite_pragmas(engine: sqlalchemy.engine.Engine) -> None:
     if engine.dialect.name != "sqlite":
         return
 
-    file_backed = engine.url.database not in (None, "", ":memory:")
+    file_backed = write_lock.for_database(engine.url.database or "") is not None
+    timeout = _busy_timeout(engine.url)
     if file_backed:
         _pool_connections(engine)
+        write_lock.install(engine)
 
     @sqlalchemy.event.listens_for(engine, "connect")
     def _pragmas(dbapi_con, _record):
@@ -86,8 +82,12 @@ def _install_sqlite_pragmas(engine: sqlalchemy.engine.Engine) -> None:
     def _begin(conn):
         if "in_transaction" in conn.info:
             return
-        writer = _context_manager.writer.get_engine()
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.engine is writer else "BEGIN")
+        if conn.engine is not _context_manager.writer.get_engine():
+            conn.exec_driver_sql("BEGIN")
+        elif file_backed:
+            write_lock.begin_immediate(conn, timeout)
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
         conn.info["in_transaction"] = True
 
     if file_backed:
@@ -103,6 +103,15 @@ def _install_sqlite_pragmas(engine: sqlalchemy.engine.Engine) -> None:
             raw.driver_connection.execute("ANALYZE")
         finally:
             raw.close()
+
+
+def _busy_timeout(url: sqlalchemy.engine.URL) -> float:
+    """The driver's busy timeout in the URL, seconds: also the write lock's."""
+    value = url.query.get("timeout", str(SQLITE_BUSY_TIMEOUT_S))
+    try:
+        return float(value if isinstance(value, str) else value[-1])
+    except ValueError:
+        return SQLITE_BUSY_TIMEOUT_S  # the driver reports it
 
 
 def _pool_connections(engine: sqlalchemy.engine.Engine) -> None:
@@ -149,7 +158,6 @@ def configure() -> None:
         return
     url = CONF.database.connection
     url = _sqlite_url(url) if _is_sqlite(url) else _server_url(url)
-    _set_write_lock(url)
     # thread_checkin: oslo.db's sleep(0) on every connection check-in exists for
     # eventlet's green threads; we run on OS threads, where it only costs time.
     kwargs = {"sqlite_fk": False, "connection": url, "thread_checkin": False}
@@ -165,38 +173,10 @@ def configure() -> None:
     _configured = True
 
 
-def _set_write_lock(url: str) -> None:
-    """Queue the writers of a file-backed SQLite database on its write lock."""
-    global _write_lock_database, _write_lock_timeout  # noqa: PLW0603 - see configure()
-    _write_lock_database = None
-    if not _is_sqlite(url):
-        return
-    parsed = sqlalchemy.engine.make_url(url)
-    if write_lock.for_database(parsed.database or "") is None:
-        return
-    timeout = parsed.query.get("timeout", str(SQLITE_BUSY_TIMEOUT_S))
-    try:
-        _write_lock_timeout = float(timeout if isinstance(timeout, str) else timeout[-1])
-    except ValueError:
-        _write_lock_timeout = SQLITE_BUSY_TIMEOUT_S  # the driver reports it
-    _write_lock_database = parsed.database
-
-
 def writer_session():
     """Context manager: a session in a write transaction (committed on exit)."""
     configure()
-    session = _context_manager.writer.using(_Tx())
-    if _write_lock_database is None:
-        return session
-    return _locked(write_lock.for_database(_write_lock_database), session)
-
-
-@contextlib.contextmanager
-def _locked(lock, session) -> Iterator:
-    """``session`` inside the database's write lock, released after the commit
-    or the rollback, whatever happens."""
-    with lock.held(_write_lock_timeout), session as entered:
-        yield entered
+    return _context_manager.writer.using(_Tx())
 
 
 def reader_session():
@@ -230,11 +210,10 @@ def reset(close: bool = True) -> None:
     ``close=False`` (in a forked child) drops the pooled connections without
     closing them: they belong to the parent process.
     """
-    global _context_manager, _configured, _write_lock_database  # noqa: PLW0603 - one facade
+    global _context_manager, _configured  # noqa: PLW0603 - process-wide on purpose: one facade
     if _configured:
         for engine in {_context_manager.writer.get_engine(),
                        _context_manager.reader.get_engine()}:
             engine.dispose(close=close)
     _context_manager = enginefacade.transaction_context()
     _configured = False
-    _write_lock_database = None

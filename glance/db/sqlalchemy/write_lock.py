@@ -3,13 +3,15 @@
 SQLite lets one connection write at a time. A writer that finds the write lock
 taken sleeps in SQLite's busy handler (1, 2, 5 ... up to 100 ms between tries)
 and learns nothing of the release; with several worker processes writing, the
-waits add up to seconds at the tail. Here every write transaction first takes
-an exclusive ``flock`` on a lock file next to the database
-(``<database>-writelock``). A process waiting in ``flock`` is woken by the
-kernel as soon as the holder releases, so writers hand over without sleeping.
-SQLite's own locking is unchanged underneath: a process that does not take this
-lock (an older glance-manage, the ``sqlite3`` shell) is still safe, it only
-waits in the busy handler as before.
+waits add up to seconds at the tail. Here every write transaction of the writer
+engine (``BEGIN IMMEDIATE``, see engine.py) first takes an exclusive ``flock``
+on a lock file next to the database (``<database>-writelock``), and gives it
+back as soon as its COMMIT or ROLLBACK is done (or its connection closes). A
+process waiting in ``flock`` is woken by the kernel as soon as the holder
+releases, so writers hand over without sleeping. SQLite's own locking is
+unchanged underneath: a process that does not take this lock (an older
+glance-manage, the ``sqlite3`` shell) is still safe, it only waits in the busy
+handler as before.
 
 ``flock`` belongs to an open file description, so the threads of one process
 share one descriptor and queue on a ``threading.Lock`` first; the descriptor
@@ -35,6 +37,7 @@ import threading
 import time
 from collections.abc import Iterator
 
+import sqlalchemy
 from sqlalchemy import exc as sa_exc
 
 LOG = logging.getLogger(__name__)
@@ -72,15 +75,7 @@ class FileWriteLock:
 
     @contextlib.contextmanager
     def held(self, timeout: float) -> Iterator[None]:
-        """Hold the lock for the block (re-entrant in one thread)."""
-        me = threading.get_ident()
-        if self._owner == me:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
+        """Hold the lock for the block."""
         self.acquire(timeout)
         try:
             yield
@@ -88,7 +83,12 @@ class FileWriteLock:
             self.release()
 
     def acquire(self, timeout: float) -> None:
-        """Take the lock within ``timeout`` seconds, else WriteLockTimeout."""
+        """Take the lock within ``timeout`` seconds, else WriteLockTimeout.
+        Re-entrant in one thread (a second transaction of the same thread then
+        waits in SQLite's busy handler, as without this lock)."""
+        if self._owner == threading.get_ident():
+            self._depth += 1
+            return
         started = time.monotonic()
         deadline = started + timeout
         if not self._threads.acquire(timeout=max(0.0, timeout)):
@@ -101,7 +101,10 @@ class FileWriteLock:
         self._owner = threading.get_ident()
 
     def release(self) -> None:
-        """Give the lock back (the thread that took it)."""
+        """Give the lock back."""
+        if self._depth:
+            self._depth -= 1
+            return
         self._owner = None
         with self._state:
             self._held = False
@@ -188,6 +191,72 @@ def for_database(database: str) -> FileWriteLock | None:
         if lock is None or lock.pid != os.getpid():
             lock = _locks[database] = FileWriteLock(os.path.realpath(database) + SUFFIX)
         return lock
+
+
+class Connection(sqlite3.Connection):
+    """An sqlite3 connection that gives the write lock back when its transaction
+    ends: after COMMIT or ROLLBACK, or when it is closed."""
+
+    write_lock: FileWriteLock | None = None
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._transaction_ended()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._transaction_ended()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.release_write_lock()
+
+    def _transaction_ended(self) -> None:
+        if self.write_lock is not None and not self.in_transaction:
+            self.release_write_lock()
+
+    def release_write_lock(self) -> None:
+        """Give the lock back if this connection holds it (in this process: a
+        connection copied by a fork holds nothing of the child's)."""
+        lock, self.write_lock = self.write_lock, None
+        if lock is not None and lock.pid == os.getpid():
+            lock.release()
+
+
+def install(engine: sqlalchemy.engine.Engine) -> None:
+    """Make the engine's SQLite connections able to hold the write lock."""
+
+    @sqlalchemy.event.listens_for(engine, "do_connect")
+    def _factory(_dialect, _record, _cargs, cparams):
+        cparams["factory"] = Connection
+
+    @sqlalchemy.event.listens_for(engine, "checkin")
+    def _checkin(dbapi_con, _record):
+        # Reset-on-return rolls back (which releases); this catches any other path.
+        if isinstance(dbapi_con, Connection) and dbapi_con.write_lock is not None:
+            dbapi_con.release_write_lock()
+
+
+def begin_immediate(conn: sqlalchemy.engine.Connection, timeout: float) -> None:
+    """BEGIN IMMEDIATE on ``conn`` once its database's write lock is held."""
+    dbapi_con = conn.connection.dbapi_connection
+    lock = for_database(conn.engine.url.database or "")
+    if lock is not None and isinstance(dbapi_con, Connection) and (
+            dbapi_con.write_lock is None):
+        lock.acquire(timeout)
+        dbapi_con.write_lock = lock
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        if isinstance(dbapi_con, Connection):
+            dbapi_con.release_write_lock()
+        raise
 
 
 def _after_fork_in_child() -> None:
