@@ -57,11 +57,13 @@ class Recorder:
         self.samples: list[str] = []
         self.total = 0
         self.failed = 0
+        self.by_method: dict[str, list[float]] = {}
 
-    def record(self, seconds: float, error: str | None) -> None:
+    def record(self, seconds: float, error: str | None, method: str = "") -> None:
         with self.lock:
             self.total += 1
             self.window.latencies.append(seconds)
+            self.by_method.setdefault(method, []).append(seconds)
             if error:
                 self.failed += 1
                 self.window.errors += 1
@@ -80,12 +82,12 @@ def _call(session: requests.Session, recorder: Recorder, method: str, url: str,
     try:
         response = session.request(method, url, timeout=60, **kwargs)
     except requests.RequestException as err:
-        recorder.record(time.monotonic() - started, f"{method} {url}: {err!r}")
+        recorder.record(time.monotonic() - started, f"{method} {url}: {err!r}", method)
         return None
     error = None
     if response.status_code not in expect:
         error = f"{method} {url}: {response.status_code} {response.text[:200]}"
-    recorder.record(time.monotonic() - started, error)
+    recorder.record(time.monotonic() - started, error, method)
     return response
 
 
@@ -161,9 +163,17 @@ def run(base: str, pid: int | None, duration: float, interval: float, clients: i
     summary = {"requests": recorder.total, "errors": recorder.failed,
                "error_samples": recorder.samples, "intervals": rows,
                "rss_first_mib": rows[0]["rss_mib"] if rows else 0.0,
-               "rss_last_mib": rows[-1]["rss_mib"] if rows else 0.0}
+               "rss_last_mib": rows[-1]["rss_mib"] if rows else 0.0,
+               "methods": {method: {"requests": len(values),
+                                    "p50_ms": percentile(values, 0.50) * 1000,
+                                    "p99_ms": percentile(values, 0.99) * 1000}
+                           for method, values in sorted(recorder.by_method.items())}}
     print(f"total {summary['requests']} requests, {summary['errors']} errors; RSS "
           f"{summary['rss_first_mib']:.1f} -> {summary['rss_last_mib']:.1f} MiB", file=out)
+    # Writes (POST, PATCH, PUT, DELETE) apart from reads: their tails are SQLite's.
+    for method, row in summary["methods"].items():
+        print(f"  {method:<7}{row['requests']:>8} requests  p50 {row['p50_ms']:7.1f} ms  "
+              f"p99 {row['p99_ms']:7.1f} ms", file=out)
     for sample in recorder.samples:
         print(f"  error: {sample}", file=out)
     return summary

@@ -7,7 +7,11 @@ failing), and write transactions that take the write lock when they begin
 (``BEGIN IMMEDIATE``). With a plain deferred ``BEGIN`` two read-then-write
 transactions can each hold a read snapshot and then both ask for the write
 lock; SQLite fails one of them at once with "database is locked", whatever the
-busy timeout. The reader engine keeps a deferred ``BEGIN``.
+busy timeout. The reader engine keeps a deferred ``BEGIN``. On a database file
+the writer's ``BEGIN IMMEDIATE`` first takes a lock that the kernel hands over
+on release (glance/db/sqlalchemy/write_lock.py), so that writers in several
+processes queue without sleeping in SQLite's busy handler; MariaDB and
+PostgreSQL take no such lock.
 
 A database server that does not answer must not hold a request (or the
 start-up) for long: the engines connect lazily, on first use, with a connect
@@ -22,6 +26,8 @@ import sqlalchemy
 from oslo_config import cfg
 from oslo_db import api as oslo_db_api
 from oslo_db.sqlalchemy import enginefacade
+
+from glance.db.sqlalchemy import write_lock
 
 CONF = cfg.CONF
 SQLITE_BUSY_TIMEOUT_S = 60
@@ -55,9 +61,11 @@ def _install_sqlite_pragmas(engine: sqlalchemy.engine.Engine) -> None:
     if engine.dialect.name != "sqlite":
         return
 
-    file_backed = engine.url.database not in (None, "", ":memory:")
+    file_backed = write_lock.for_database(engine.url.database or "") is not None
+    timeout = _busy_timeout(engine.url)
     if file_backed:
         _pool_connections(engine)
+        write_lock.install(engine)
 
     @sqlalchemy.event.listens_for(engine, "connect")
     def _pragmas(dbapi_con, _record):
@@ -74,8 +82,12 @@ def _install_sqlite_pragmas(engine: sqlalchemy.engine.Engine) -> None:
     def _begin(conn):
         if "in_transaction" in conn.info:
             return
-        writer = _context_manager.writer.get_engine()
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.engine is writer else "BEGIN")
+        if conn.engine is not _context_manager.writer.get_engine():
+            conn.exec_driver_sql("BEGIN")
+        elif file_backed:
+            write_lock.begin_immediate(conn, timeout)
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
         conn.info["in_transaction"] = True
 
     if file_backed:
@@ -91,6 +103,15 @@ def _install_sqlite_pragmas(engine: sqlalchemy.engine.Engine) -> None:
             raw.driver_connection.execute("ANALYZE")
         finally:
             raw.close()
+
+
+def _busy_timeout(url: sqlalchemy.engine.URL) -> float:
+    """The driver's busy timeout in the URL, seconds: also the write lock's."""
+    value = url.query.get("timeout", str(SQLITE_BUSY_TIMEOUT_S))
+    try:
+        return float(value if isinstance(value, str) else value[-1])
+    except ValueError:
+        return SQLITE_BUSY_TIMEOUT_S  # the driver reports it
 
 
 def _pool_connections(engine: sqlalchemy.engine.Engine) -> None:
