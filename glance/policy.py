@@ -2,6 +2,7 @@
 
 import copy
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -32,6 +33,7 @@ except cfg.DuplicateOptError:  # registered by oslo.policy itself (older release
     pass
 
 _ENFORCER: policy.Enforcer | None = None
+_CREATE_LOCK = threading.Lock()
 RULE_FILE_CHECK_INTERVAL = 1.0
 
 
@@ -40,29 +42,40 @@ class Enforcer(policy.Enforcer):
 
     oslo.policy checks the policy file (and policy.d directories) for changes on
     every enforce() call: several stat() calls per check, a large share of a
-    metadata request's cost. Edits still take effect within a second.
+    metadata request's cost. Edits still take effect within a second. One thread
+    at a time (re)loads: oslo.policy's load_rules is not thread-safe (threads that
+    checked while another loaded saw the file's rules without the defaults, were
+    refused, or failed with "dictionary changed size during iteration").
     """
 
     _last_rule_check = 0.0
+    _load_lock = threading.Lock()
 
     def load_rules(self, force_reload: bool = False) -> None:
-        now = time.monotonic()
         if (not force_reload and self.rules
-                and now - self._last_rule_check < RULE_FILE_CHECK_INTERVAL):
+                and time.monotonic() - self._last_rule_check < RULE_FILE_CHECK_INTERVAL):
             return
-        self._last_rule_check = now
-        super().load_rules(force_reload)
+        with self._load_lock:
+            now = time.monotonic()
+            if (not force_reload and self.rules
+                    and now - self._last_rule_check < RULE_FILE_CHECK_INTERVAL):
+                return  # another thread has just loaded them
+            super().load_rules(force_reload)
+            self._last_rule_check = now
 
 
 def get_enforcer() -> policy.Enforcer:
     """The process-wide Enforcer (also the oslo.policy.enforcer entry point)."""
     global _ENFORCER  # noqa: PLW0603 - process-wide on purpose: one enforcer
     if _ENFORCER is None:
-        _ENFORCER = Enforcer(CONF, use_conf=True)
-        # Every persona default replaced a Wallaby/Xena one: warning about each in the
-        # log on every start helps nobody (Glance silences these too).
-        _ENFORCER.suppress_default_change_warnings = True
-        _ENFORCER.register_defaults(policies.list_rules())
+        with _CREATE_LOCK:
+            if _ENFORCER is None:
+                enforcer = Enforcer(CONF, use_conf=True)
+                # Every persona default replaced a Wallaby/Xena one: warning about each
+                # in the log on every start helps nobody (Glance silences these too).
+                enforcer.suppress_default_change_warnings = True
+                enforcer.register_defaults(policies.list_rules())
+                _ENFORCER = enforcer
     return _ENFORCER
 
 
