@@ -36,6 +36,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -83,7 +84,7 @@ backend {backend}
 
 
 class PeerMissing(RuntimeError):
-    """haproxy or PostgreSQL is not available on this machine."""
+    """haproxy or the database is not available on this machine."""
 
 
 def install_haproxy() -> str:
@@ -102,6 +103,7 @@ def install_haproxy() -> str:
 
 
 def _admin_engine() -> sa.Engine:
+    """PostgreSQL's ``postgres`` database (PeerMissing when it does not answer)."""
     engine = sa.create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT",
                               poolclass=sa.pool.NullPool)
     try:
@@ -110,6 +112,54 @@ def _admin_engine() -> sa.Engine:
     except sa.exc.OperationalError as err:
         raise PeerMissing(f"PostgreSQL not reachable: {err.orig}") from err
     return engine
+
+
+class PostgreSQL:
+    """A fresh database on the local PostgreSQL, shared by every node."""
+
+    kind = "postgresql"
+
+    def __init__(self) -> None:
+        self.name = f"glance_cluster_{uuid.uuid4().hex[:10]}"
+
+    def url(self, index: int = 0) -> str:
+        """The oslo.db URL node ``index`` (0-based) uses: the same for all."""
+        return f"postgresql+psycopg2://postgres@127.0.0.1:5432/{self.name}"
+
+    def create(self) -> None:
+        engine = _admin_engine()
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f"CREATE DATABASE {self.name}")
+        engine.dispose()
+
+    def record(self) -> dict:
+        return {"kind": self.kind, "name": self.name}
+
+
+def _drop_database(record: dict | str) -> None:
+    """Undo what :meth:`PostgreSQL.record` / ``galera.Galera.record`` describe."""
+    if isinstance(record, str):  # written by an older harness
+        record = {"kind": "postgresql", "name": record}
+    if record.get("kind") == "galera":
+        from tests.cluster import galera
+
+        galera.down(Path(record["dir"]))
+        return
+    engine = _admin_engine()
+    with engine.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {record['name']} WITH (FORCE)")
+    engine.dispose()
+
+
+def rbd_sections(ceph, work_dir: Path) -> dict:
+    """Node sections with the Ceph cluster ``ceph`` (tests.ceph.harness.Ceph) as the
+    default store ``ceph`` (rbd) and a file store ``spare``."""
+    from tests.stores.suite import multi_store_sections
+
+    return multi_store_sections("ceph", "rbd", {
+        "rbd_store_pool": ceph.pool, "rbd_store_user": ceph.user,
+        "rbd_store_ceph_conf": str(ceph.conf), "rbd_store_chunk_size": 1,
+        "rados_connect_timeout": 30}, Path(work_dir))
 
 
 class Node:
@@ -135,12 +185,18 @@ class Cluster:
     """``up()``: database, nodes, haproxy; ``url`` is the load balancer."""
 
     def __init__(self, work_dir: Path, nodes: int = 3, sections: dict | None = None,
-                 workers: int = 1) -> None:
+                 workers: int = 1, database=None,
+                 store_objects: Callable[[], set[str]] | None = None) -> None:
+        """``database``: :class:`PostgreSQL` (the default) or ``galera.Galera`` (node i
+        uses Galera node i); ``store_objects``: what the default store holds (object
+        names), by default the files of the shared file store."""
         self.work_dir = Path(work_dir)
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        self.database = f"glance_cluster_{uuid.uuid4().hex[:10]}"
-        self.db_url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{self.database}"
+        self.database = database if database is not None else PostgreSQL()
+        self.db_url = self.database.url(0)
         self.images_dir = self.work_dir / "images"
+        self._store_objects = store_objects
+        self.record_extra: dict = {}  # more for pids.json (the command line's Ceph)
         self.port = helpers.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.haproxy_pidfile = self.work_dir / "haproxy.pid"
@@ -156,7 +212,7 @@ class Cluster:
                         "image_cache_dir": node_dir / "cache",
                         "image_cache_driver": "centralized_db",
                         "upload_recovery_interval": 2},
-            "database": {"connection": self.db_url},
+            "database": {"connection": self.database.url(index - 1)},
             "glance_store": {"default_backend": "fs"},
             "fs": {"filesystem_store_datadir": self.images_dir},
             "os_glance_staging_store": {"filesystem_store_datadir": node_dir / "staging"},
@@ -173,10 +229,7 @@ class Cluster:
     def up(self, timeout: float = 120) -> Cluster:
         """Create and migrate the database, start every node, then haproxy."""
         haproxy = install_haproxy()
-        engine = _admin_engine()
-        with engine.connect() as connection:
-            connection.exec_driver_sql(f"CREATE DATABASE {self.database}")
-        engine.dispose()
+        self.database.create()
         self._record()
         subprocess.run([MANAGE, "--config-file", str(self.nodes[0].server.config_path),
                         "db", "sync"], check=True, capture_output=True, timeout=300)
@@ -214,9 +267,9 @@ class Cluster:
             raise RuntimeError(f"haproxy does not see every node up: {self.states()}")
 
     def _record(self) -> None:
-        pids = {"haproxy": self.haproxy_pid(), "database": self.database,
+        pids = {"haproxy": self.haproxy_pid(), "database": self.database.record(),
                 "nodes": {n.name: n.server.process.pid for n in self.nodes
-                          if n.server.process is not None}}
+                          if n.server.process is not None}, **self.record_extra}
         (self.work_dir / "pids.json").write_text(json.dumps(pids, indent=2))
 
     def haproxy_pid(self) -> int | None:
@@ -232,6 +285,12 @@ class Cluster:
         down(self.work_dir)
 
     # -- what the tests use -----------------------------------------------------------
+
+    def store_objects(self) -> set[str]:
+        """The names of the objects in the default store (files, RBD images)."""
+        if self._store_objects is not None:
+            return self._store_objects()
+        return {path.name for path in self.images_dir.iterdir()}
 
     def kill(self, node: Node) -> float:
         """kill -9 every process of ``node`` (master and workers); returns the
@@ -307,11 +366,11 @@ def down(work_dir: Path) -> None:
     for pid in pids.get("nodes", {}).values():
         helpers.stop_process_group(pid)
     if pids.get("database"):
-        engine = _admin_engine()
-        with engine.connect() as connection:
-            connection.exec_driver_sql(
-                f"DROP DATABASE IF EXISTS {pids['database']} WITH (FORCE)")
-        engine.dispose()
+        _drop_database(pids["database"])
+    if pids.get("ceph"):  # started by the command line (--store rbd)
+        from tests.ceph import harness as ceph_harness
+
+        ceph_harness.Ceph.load(Path(pids["ceph"])).stop()
     record.unlink()
 
 
@@ -324,6 +383,26 @@ def _read_urls(work_dir: Path) -> dict[str, str]:
     return urls
 
 
+def _up(args: argparse.Namespace) -> Cluster:
+    sections, ceph = None, None
+    if args.store == "rbd":
+        from tests.ceph import harness as ceph_harness
+
+        ceph_harness.install()
+        ceph = ceph_harness.Ceph(args.work_dir / "ceph", rgw=False).start()
+        sections = rbd_sections(ceph, args.work_dir)
+    cluster = Cluster(args.work_dir, nodes=args.nodes, workers=args.workers,
+                      sections=sections)
+    if ceph is not None:
+        cluster.record_extra["ceph"] = str(ceph.workdir)
+    try:
+        return cluster.up()
+    except BaseException:
+        if ceph is not None:
+            ceph.stop()
+        raise
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.cluster.harness")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -331,6 +410,10 @@ def main(argv: list[str] | None = None) -> int:
     up_parser.add_argument("work_dir", type=Path)
     up_parser.add_argument("--nodes", type=int, default=3)
     up_parser.add_argument("--workers", type=int, default=1)
+    up_parser.add_argument("--store", choices=("file", "rbd"), default="file",
+                           help="default store: a shared directory, or RBD on a one-OSD "
+                                "Ceph started in DIR/ceph (Debian's Ceph, installed when "
+                                "missing)")
     down_parser = commands.add_parser("down", help="stop the cluster of DIR")
     down_parser.add_argument("work_dir", type=Path)
     args = parser.parse_args(argv)
@@ -339,11 +422,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if (args.work_dir / "pids.json").exists():
         parser.error(f"{args.work_dir} already holds a cluster (run down first)")
-    cluster = Cluster(args.work_dir, nodes=args.nodes, workers=args.workers).up()
+    cluster = _up(args)
     print(f"load balancer: {cluster.url}")
     for name, url in _read_urls(args.work_dir).items():
         print(f"{name}: {url}")
     print(f"database: {cluster.db_url}")
+    if args.store == "rbd":
+        print(f"ceph: {args.work_dir / 'ceph' / 'ceph.conf'} (pool images, user glance)")
     # The nodes outlive this command (own sessions); ``down`` stops them by PID.
     for node in cluster.nodes:
         node.server.process = None
