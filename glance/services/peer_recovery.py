@@ -27,6 +27,7 @@ import time
 
 import requests
 from oslo_config import cfg
+from oslo_db import exception as db_exc
 from oslo_log import log as logging
 
 from glance import exception
@@ -95,7 +96,9 @@ def recover(image_id: str | None = None) -> list[str]:
             continue
         try:
             done = upload_api.reset(found_id, host, functools.partial(_remove_data, found_id))
-        except exception.StoreFailure as err:  # e.g. the dead writer's RBD watch
+        except (exception.StoreFailure, db_exc.DBDeadlock) as err:
+            # The dead writer's RBD watch; or (Galera) another node reset it at the
+            # same moment: FOR UPDATE locks one node only, certification refuses one.
             LOG.info("Interrupted upload of image %s (node %s is gone) not reset yet: "
                      "%s", found_id, host, err)
             continue

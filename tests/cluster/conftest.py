@@ -12,7 +12,7 @@ import pytest
 
 from tests.ceph import harness as ceph_harness
 from tests.ceph.conftest import ceph_cluster  # noqa: F401 - the Ceph tier's fixture
-from tests.cluster import harness
+from tests.cluster import galera, harness
 from tests.stores.suite import multi_store_sections
 
 
@@ -51,5 +51,22 @@ def rbd_cluster(request, tmp_path_factory):
     work_dir = tmp_path_factory.mktemp("cluster-rbd")
     running = start(work_dir, sections=harness.rbd_sections(ceph, work_dir),
                     store_objects=ceph.rbd_images)
+    yield running
+    running.down()
+
+
+@pytest.fixture(scope="module")
+def galera_cluster(request, tmp_path_factory):
+    """A three-node Galera of its own (node i on Galera node i), RBD as default store."""
+    if os.environ.get("GLANCE_SKIP_CEPH") and not os.environ.get("CI"):
+        pytest.skip("GLANCE_SKIP_CEPH is set")
+    try:
+        galera.provider()
+    except galera.GaleraMissing as err:
+        _unavailable(str(err))
+    ceph = request.getfixturevalue("ceph_cluster")
+    work_dir = tmp_path_factory.mktemp("cluster-galera")
+    running = start(work_dir, sections=harness.rbd_sections(ceph, work_dir),
+                    store_objects=ceph.rbd_images, database=galera.Galera(work_dir))
     yield running
     running.down()

@@ -3,22 +3,26 @@
 What :meth:`Cluster.up` starts, in its own work directory (two clusters can run
 side by side):
 
-* a fresh PostgreSQL database on 127.0.0.1:5432 (``glance_cluster_<hex>``),
-  migrated once with ``glance-manage db sync``;
+* a fresh PostgreSQL database on 127.0.0.1:5432 (``glance_cluster_<hex>``), or a
+  three-node MariaDB Galera of its own (tests/cluster/galera.py; node i uses Galera
+  node i), migrated once with ``glance-manage db sync``;
 * N ``glance-api`` nodes on free loopback ports, each with its own
   ``[DEFAULT] worker_self_reference_url``, staging directory, image cache
   (``centralized_db`` driver) and state directory, all sharing one file store
-  (``<work>/images``) and the database;
+  (``<work>/images``) or Ceph RBD (``--store rbd``: a one-OSD Ceph of
+  tests/ceph/harness.py in ``<work>/ceph``) and the database;
 * haproxy 2.6 (Debian's package, installed on demand) in front, daemonized with
   ``haproxy -f haproxy.cfg -D -p haproxy.pid``, checking ``GET /healthcheck``
   on every node twice a second.
 
 Every PID is recorded in ``<work>/pids.json``; :func:`down` stops them by PID
-(each node is its own process group) and drops the database.
+(each node is its own process group), drops the database (stops Galera) and stops
+a Ceph the command line started.
 
 Command line (one command for a manual session)::
 
-    python -m tests.cluster.harness up /tmp/cluster [--nodes 3]   # prints the URLs
+    python -m tests.cluster.harness up /tmp/cluster [--nodes 3] [--db postgresql|galera]
+                                   [--store file|rbd]           # prints the URLs
     python -m tests.cluster.harness down /tmp/cluster
 """
 
@@ -299,7 +303,7 @@ class Cluster:
         pid = node.server.process.pid
         os.killpg(pid, signal.SIGKILL)
         node.server.process.wait()
-        while _running_in_group(pid):
+        while _running_in_group(pid) or not _refuses(node.port):
             time.sleep(0.002)
         return time.monotonic()
 
@@ -323,19 +327,43 @@ class Cluster:
         return next(n for n in self.nodes if n.url == url)
 
 
+def _stat(path: str) -> list[str]:
+    try:
+        with open(path) as handle:
+            return handle.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
 def _running_in_group(pgid: int) -> bool:
-    """Whether a process of group ``pgid`` still runs (zombies do not count)."""
+    """Whether a process of group ``pgid`` still runs. A zombie does not count, but a
+    killed process whose leader thread is a zombie while another thread still exits
+    does: that thread holds the process's files (its listening socket) until it goes."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
+        fields = _stat(f"/proc/{entry}/stat")
+        if not fields or int(fields[2]) != pgid:
             continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
+        try:
+            tasks = os.listdir(f"/proc/{entry}/task")
+        except OSError:
+            continue
+        if any((_stat(f"/proc/{entry}/task/{task}/stat") or ["Z"])[0] not in ("Z", "X")
+               for task in tasks):
             return True
     return False
+
+
+def _refuses(port: int) -> bool:
+    """Whether nothing listens on 127.0.0.1:``port`` any more."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return False
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
 
 
 def _stats_command(path: Path, command: str) -> str:
@@ -391,8 +419,13 @@ def _up(args: argparse.Namespace) -> Cluster:
         ceph_harness.install()
         ceph = ceph_harness.Ceph(args.work_dir / "ceph", rgw=False).start()
         sections = rbd_sections(ceph, args.work_dir)
+    database = None
+    if args.db == "galera":
+        from tests.cluster import galera
+
+        database = galera.Galera(args.work_dir)
     cluster = Cluster(args.work_dir, nodes=args.nodes, workers=args.workers,
-                      sections=sections)
+                      sections=sections, database=database)
     if ceph is not None:
         cluster.record_extra["ceph"] = str(ceph.workdir)
     try:
@@ -410,6 +443,9 @@ def main(argv: list[str] | None = None) -> int:
     up_parser.add_argument("work_dir", type=Path)
     up_parser.add_argument("--nodes", type=int, default=3)
     up_parser.add_argument("--workers", type=int, default=1)
+    up_parser.add_argument("--db", choices=("postgresql", "galera"), default="postgresql",
+                           help="one database on the local PostgreSQL, or a three-node "
+                                "MariaDB Galera started in DIR (node i on Galera node i)")
     up_parser.add_argument("--store", choices=("file", "rbd"), default="file",
                            help="default store: a shared directory, or RBD on a one-OSD "
                                 "Ceph started in DIR/ceph (Debian's Ceph, installed when "
@@ -426,7 +462,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load balancer: {cluster.url}")
     for name, url in _read_urls(args.work_dir).items():
         print(f"{name}: {url}")
-    print(f"database: {cluster.db_url}")
+    for index in range(len(cluster.nodes) if args.db == "galera" else 1):
+        print(f"database{index + 1 if args.db == 'galera' else ''}: "
+              f"{cluster.database.url(index)}")
     if args.store == "rbd":
         print(f"ceph: {args.work_dir / 'ceph' / 'ceph.conf'} (pool images, user glance)")
     # The nodes outlive this command (own sessions); ``down`` stops them by PID.
