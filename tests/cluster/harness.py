@@ -24,6 +24,7 @@ Command line (one command for a manual session)::
     python -m tests.cluster.harness up /tmp/cluster [--nodes 3] [--db postgresql|galera]
                                    [--store file|rbd]           # prints the URLs
     python -m tests.cluster.harness down /tmp/cluster
+    python -m tests.cluster.harness tempest [--db galera]   # tempest through haproxy
 """
 
 from __future__ import annotations
@@ -437,6 +438,11 @@ def _up(args: argparse.Namespace) -> Cluster:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["tempest"]:  # tempest through the load balancer (its own options)
+        from tests.cluster import tempest
+
+        return tempest.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m tests.cluster.harness")
     commands = parser.add_subparsers(dest="command", required=True)
     up_parser = commands.add_parser("up", help="start a cluster in DIR")
