@@ -79,7 +79,8 @@ def _remove_data(image_id: str) -> None:
     upload may have gone to any of them (``X-Image-Meta-Store``), and an image in
     ``saving`` has data in no store yet."""
     image_store.init()
-    for backend in image_store.store_ids() or [None]:
+    backends: list[str | None] = [*image_store.store_ids()] or [None]
+    for backend in backends:
         upload_recovery.remove_partial_file(image_id, backend)
 
 
