@@ -233,6 +233,46 @@ class TestClusterData(StoreDataSuite):
     """Every suite test through haproxy, whichever node takes each call."""
 
 
+def _race_uploads(nodes, image_id: str, bodies: dict[str, bytes]) -> dict[str, tuple]:
+    """PUT ``bodies[node.name]`` on each node at once; node name -> (status, text)."""
+    answers: dict[str, tuple] = {}
+    barrier = threading.Barrier(len(nodes))
+
+    def upload(node) -> None:
+        barrier.wait()
+        response = requests.put(f"{node.url}/v2/images/{image_id}/file",
+                                data=bodies[node.name], timeout=TIMEOUT,
+                                headers={**helpers.MEMBER, **OCTET})
+        answers[node.name] = (response.status_code, response.text[:200])
+
+    threads = [threading.Thread(target=upload, args=(node,)) for node in nodes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def test_concurrent_uploads_of_one_image_on_two_nodes(cluster):
+    """Two nodes take an upload of the same image at once: one wins, the other is
+    refused (on Galera the two nodes' ``queued -> saving`` updates meet at
+    certification: the loser's is retried and finds the image taken)."""
+    for _ in range(3):
+        image_id = _create(cluster.url)
+        bodies = {node.name: node.name.encode() * 200000 for node in cluster.nodes[:2]}
+        answers = _race_uploads(cluster.nodes[:2], image_id, bodies)
+        winners = [name for name, (status, _text) in answers.items() if status == 204]
+        assert len(winners) == 1 and sorted(s for s, _t in answers.values()) == [
+            204, 409], answers
+        image = _show(cluster.url, image_id)
+        assert image["status"] == "active"
+        assert image["checksum"] == hashlib.md5(bodies[winners[0]],
+                                                usedforsecurity=False).hexdigest()
+        assert len(_sql(cluster, "SELECT id FROM image_locations WHERE image_id = :i AND "
+                        "NOT deleted", i=image_id)) == 1
+        assert len([o for o in cluster.store_objects() if image_id in o]) == 1
+
+
 def test_the_load_is_spread(cluster):
     served = {requests.get(f"{cluster.url}/v2/images", headers=helpers.MEMBER,
                            timeout=TIMEOUT).headers["X-Served-By"] for _ in range(9)}
