@@ -1,9 +1,15 @@
 """Three glance-api nodes behind haproxy on one PostgreSQL database (tests/cluster/harness.py).
 
+The same tests run again on RBD as the default store (test_cluster_rbd.py) and on
+a three-node Galera with RBD (test_cluster_galera.py): they reach the cluster only
+through the ``cluster`` fixture (``cluster.store_objects()`` lists the default
+store, ``cluster.db_url`` is a database URL of node 1).
+
 * distributed import: data staged on one node, the import (or delete) call taken by
   another is forwarded to the stage host; 504 when that host is gone;
 * the centralized_db cache: ``GET /v2/cache/nodes/{id}`` on any node sees every node;
 * the store data suite through the load balancer;
+* two uploads of one image on two nodes at once: one wins, the other gets 409;
 * kill -9 of a node under a 16-client load (last: it restarts the node at the end).
 """
 
