@@ -522,6 +522,7 @@ def location_url_in_use(url: str, exclude_image_id: str | None = None) -> bool:
         return session.execute(query.limit(1)).first() is not None
 
 
+@_retry_on_deadlock
 def image_mark_pending_delete(image_id: str) -> None:
     """After a soft delete with delayed_delete: image and locations ``pending_delete``."""
     with _writer() as session:
