@@ -11,7 +11,11 @@ request) gives the projection for nodes on machines of their own:
 one process; the GIL keeps it to about one core), as long as the database and the
 load balancer keep up.
 
-    .venv/bin/python bench/cluster_nodes.py [--nodes 1,2,3] [--duration 5]
+    .venv/bin/python bench/cluster_nodes.py [--nodes 1,2,3] [--duration 5] [--db galera]
+
+``--db galera``: a three-node MariaDB Galera of its own (tests/cluster/galera.py)
+instead of the PostgreSQL database, node i on Galera node i (with fewer glance
+nodes, the first ones).
 """
 
 from __future__ import annotations
@@ -52,7 +56,13 @@ def group_cpu_seconds(pgid: int) -> float:
 
 
 def run(nodes: int, args: argparse.Namespace, work: Path) -> dict:
-    cluster = harness.Cluster(work / f"n{nodes}", nodes=nodes, workers=1).up()
+    database = None
+    if args.db == "galera":
+        from tests.cluster import galera
+
+        database = galera.Galera(work / f"n{nodes}")
+    cluster = harness.Cluster(work / f"n{nodes}", nodes=nodes, workers=1,
+                              database=database).up()
     try:
         pgids = [n.server.process.pid for n in cluster.nodes]
         out = work / f"n{nodes}.json"
@@ -86,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--images", type=int, default=300)
     p.add_argument("--scenarios", default="show,list,create")
+    p.add_argument("--db", choices=("postgresql", "galera"), default="postgresql")
     p.add_argument("--out", type=Path,
                    default=ROOT / "bench" / "results" /
                    f"cluster-nodes-{time.strftime('%Y%m%d-%H%M%S')}.json")
@@ -100,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
               + f"{r['node_cpu_ms_per_request']:>12}{r['projected_req_per_s_own_machines']:>17}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"tool": "bench/cluster_nodes.py", "cores": os.cpu_count(),
-                                    "results": results}, indent=2) + "\n")
+                                    "db": args.db, "results": results}, indent=2) + "\n")
     print(f"wrote {args.out}")
     return 1 if any(r["errors"] for r in results) else 0
 

@@ -455,13 +455,16 @@ def remove(location: dict[str, Any], context=None) -> bool:
 
 def remove_partial(image_id: str, backend: str | None) -> None:
     """Remove what an upload killed with its process left in a store that keeps it
-    elsewhere than a file (S3: its multipart uploads); see upload_recovery."""
+    elsewhere than a file (S3: its multipart uploads; RBD: the image); see
+    upload_recovery. exception.StoreFailure when the store refuses (try again later)."""
     try:
         driver = _driver(backend or default_backend())
     except exception.GlanceException:
         return
     if s3_store.handles(driver):
         s3_store.remove_partial(s3_store.settings(driver), image_id)
+    elif store_rbd.handles(driver) and store_rbd.remove_partial(driver, image_id):
+        LOG.warning("Removed partial RBD image of interrupted upload %s", image_id)
 
 
 # -- locations given by users ------------------------------------------------------------

@@ -223,8 +223,8 @@ def _wait_all(pipeline: _Pipeline) -> None:
         pipeline.slots.release()
 
 
-def _remove(ioctx, image_id: str) -> None:
-    """Remove a partly written image (and its snapshot); failures are logged."""
+def _remove_image(ioctx, image_id: str) -> bool:
+    """Remove image ``image_id`` and its snapshots; False when there is none."""
     try:
         with rbd.Image(ioctx, image_id) as image:
             for snap in list(image.list_snaps()):
@@ -233,9 +233,35 @@ def _remove(ioctx, image_id: str) -> None:
                 image.remove_snap(snap["name"])
         rbd.RBD().remove(ioctx, image_id)
     except rbd.ImageNotFound:
-        pass
+        return False
+    return True
+
+
+def _remove(ioctx, image_id: str) -> None:
+    """Remove a partly written image (and its snapshot); failures are logged."""
+    try:
+        _remove_image(ioctx, image_id)
     except Exception as err:  # noqa: BLE001 - cleanup of an upload that already failed
         LOG.error("Cannot remove partial RBD image %s: %s", image_id, err)
+
+
+def remove_partial(driver, image_id: str) -> bool:
+    """Remove what an upload killed with its process (on this node or another) left
+    in the driver's pool: image ``image_id``, snapshots included. True if there was one.
+
+    The dead writer's watch on the image outlives it by ``osd_client_watch_timeout``
+    (30 s by default), during which Ceph refuses the removal: exception.StoreFailure,
+    and the caller tries again on its next pass.
+    """
+    try:
+        with connection(driver).open_ioctx(driver.pool) as ioctx:
+            return _remove_image(ioctx, image_id)
+    except rbd.ImageBusy as err:
+        raise exception.StoreFailure(
+            reason=f"RBD image {image_id} still has a watcher (a dead writer's watch "
+                   f"expires after osd_client_watch_timeout): {err}") from err
+    except (rados.Error, rbd.Error) as err:
+        raise exception.StoreFailure(reason=f"{type(err).__name__}: {err}") from err
 
 
 # -- reading -----------------------------------------------------------------------------

@@ -8,8 +8,11 @@ glance/db/sqlalchemy/upload_api.py). Every node looks, every
 ``upload_recovery_interval`` seconds and whenever an upload is attempted on an
 image stuck in ``saving``, for ``saving`` images uploaded by another node; when
 that node does not answer ``GET /healthcheck`` twice in a row (connection refused
-or timed out), the image goes back to ``queued`` and the partial file leaves the
-file store. A node that answers is left alone: it resets its own dead uploads
+or timed out), the partial data leaves every store of the node (a file, an RBD
+image, S3 multipart uploads) and the image goes back to ``queued``; a store that
+refuses (Ceph keeps a dead writer's watch on its RBD image for
+``osd_client_watch_timeout``) leaves the image ``saving`` until a later pass.
+A node that answers is left alone: it resets its own dead uploads
 (its master at start-up and when a worker exits).
 
 A node that is alive but unreachable from the others (a network partition) is
@@ -24,8 +27,10 @@ import time
 
 import requests
 from oslo_config import cfg
+from oslo_db import exception as db_exc
 from oslo_log import log as logging
 
+from glance import exception
 from glance import store as image_store
 from glance.db.sqlalchemy import upload_api
 from glance.services import stage_host, upload_recovery
@@ -70,8 +75,13 @@ def node_gone(host: str) -> bool:
 
 
 def _remove_data(image_id: str) -> None:
+    """Remove the partial data of ``image_id`` from every store of this node: the
+    upload may have gone to any of them (``X-Image-Meta-Store``), and an image in
+    ``saving`` has data in no store yet."""
     image_store.init()
-    upload_recovery.remove_partial_file(image_id, None)
+    backends: list[str | None] = [*image_store.store_ids()] or [None]
+    for backend in backends:
+        upload_recovery.remove_partial_file(image_id, backend)
 
 
 def recover(image_id: str | None = None) -> list[str]:
@@ -85,8 +95,15 @@ def recover(image_id: str | None = None) -> list[str]:
             verdicts[host] = node_gone(host)
         if not verdicts[host]:
             continue
-        # The store the upload went to is in the dead node's marker: the default one.
-        if upload_api.reset(found_id, host, functools.partial(_remove_data, found_id)):
+        try:
+            done = upload_api.reset(found_id, host, functools.partial(_remove_data, found_id))
+        except (exception.StoreFailure, db_exc.DBDeadlock) as err:
+            # The dead writer's RBD watch; or (Galera) another node reset it at the
+            # same moment: FOR UPDATE locks one node only, certification refuses one.
+            LOG.info("Interrupted upload of image %s (node %s is gone) not reset yet: "
+                     "%s", found_id, host, err)
+            continue
+        if done:
             LOG.warning("Upload of image %s was interrupted (node %s is gone); the image "
                         "is queued again", found_id, host)
             reset.append(found_id)

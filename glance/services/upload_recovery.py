@@ -174,7 +174,13 @@ def recover(dead_pids: set[int] | None = None, image_id: str | None = None,
                         else not _alive(marker["pid"], marker.get("started")))]
             if not dead or len(dead) < len(markers):
                 continue  # nothing to do, or a live process is uploading it
-            if _reset(owner, dead):
+            try:
+                done = _reset(owner, dead)
+            except exception.StoreFailure as err:  # Ceph: the dead writer's RBD watch
+                LOG.info("Interrupted upload of image %s not reset yet (tried again "
+                         "later): %s", owner, err)
+                continue  # its markers stay
+            if done:
                 reset.append(owner)
             for path, _marker in dead:
                 with contextlib.suppress(FileNotFoundError):

@@ -3,23 +3,28 @@
 What :meth:`Cluster.up` starts, in its own work directory (two clusters can run
 side by side):
 
-* a fresh PostgreSQL database on 127.0.0.1:5432 (``glance_cluster_<hex>``),
-  migrated once with ``glance-manage db sync``;
+* a fresh PostgreSQL database on 127.0.0.1:5432 (``glance_cluster_<hex>``), or a
+  three-node MariaDB Galera of its own (tests/cluster/galera.py; node i uses Galera
+  node i), migrated once with ``glance-manage db sync``;
 * N ``glance-api`` nodes on free loopback ports, each with its own
   ``[DEFAULT] worker_self_reference_url``, staging directory, image cache
   (``centralized_db`` driver) and state directory, all sharing one file store
-  (``<work>/images``) and the database;
+  (``<work>/images``) or Ceph RBD (``--store rbd``: a one-OSD Ceph of
+  tests/ceph/harness.py in ``<work>/ceph``) and the database;
 * haproxy 2.6 (Debian's package, installed on demand) in front, daemonized with
   ``haproxy -f haproxy.cfg -D -p haproxy.pid``, checking ``GET /healthcheck``
   on every node twice a second.
 
 Every PID is recorded in ``<work>/pids.json``; :func:`down` stops them by PID
-(each node is its own process group) and drops the database.
+(each node is its own process group), drops the database (stops Galera) and stops
+a Ceph the command line started.
 
 Command line (one command for a manual session)::
 
-    python -m tests.cluster.harness up /tmp/cluster [--nodes 3]   # prints the URLs
+    python -m tests.cluster.harness up /tmp/cluster [--nodes 3] [--db postgresql|galera]
+                                   [--store file|rbd]           # prints the URLs
     python -m tests.cluster.harness down /tmp/cluster
+    python -m tests.cluster.harness tempest [--db galera]   # tempest through haproxy
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -83,7 +89,7 @@ backend {backend}
 
 
 class PeerMissing(RuntimeError):
-    """haproxy or PostgreSQL is not available on this machine."""
+    """haproxy or the database is not available on this machine."""
 
 
 def install_haproxy() -> str:
@@ -102,6 +108,7 @@ def install_haproxy() -> str:
 
 
 def _admin_engine() -> sa.Engine:
+    """PostgreSQL's ``postgres`` database (PeerMissing when it does not answer)."""
     engine = sa.create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT",
                               poolclass=sa.pool.NullPool)
     try:
@@ -110,6 +117,54 @@ def _admin_engine() -> sa.Engine:
     except sa.exc.OperationalError as err:
         raise PeerMissing(f"PostgreSQL not reachable: {err.orig}") from err
     return engine
+
+
+class PostgreSQL:
+    """A fresh database on the local PostgreSQL, shared by every node."""
+
+    kind = "postgresql"
+
+    def __init__(self) -> None:
+        self.name = f"glance_cluster_{uuid.uuid4().hex[:10]}"
+
+    def url(self, index: int = 0) -> str:
+        """The oslo.db URL node ``index`` (0-based) uses: the same for all."""
+        return f"postgresql+psycopg2://postgres@127.0.0.1:5432/{self.name}"
+
+    def create(self) -> None:
+        engine = _admin_engine()
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f"CREATE DATABASE {self.name}")
+        engine.dispose()
+
+    def record(self) -> dict:
+        return {"kind": self.kind, "name": self.name}
+
+
+def _drop_database(record: dict | str) -> None:
+    """Undo what :meth:`PostgreSQL.record` / ``galera.Galera.record`` describe."""
+    if isinstance(record, str):  # written by an older harness
+        record = {"kind": "postgresql", "name": record}
+    if record.get("kind") == "galera":
+        from tests.cluster import galera
+
+        galera.down(Path(record["dir"]))
+        return
+    engine = _admin_engine()
+    with engine.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {record['name']} WITH (FORCE)")
+    engine.dispose()
+
+
+def rbd_sections(ceph, work_dir: Path) -> dict:
+    """Node sections with the Ceph cluster ``ceph`` (tests.ceph.harness.Ceph) as the
+    default store ``ceph`` (rbd) and a file store ``spare``."""
+    from tests.stores.suite import multi_store_sections
+
+    return multi_store_sections("ceph", "rbd", {
+        "rbd_store_pool": ceph.pool, "rbd_store_user": ceph.user,
+        "rbd_store_ceph_conf": str(ceph.conf), "rbd_store_chunk_size": 1,
+        "rados_connect_timeout": 30}, Path(work_dir))
 
 
 class Node:
@@ -135,12 +190,18 @@ class Cluster:
     """``up()``: database, nodes, haproxy; ``url`` is the load balancer."""
 
     def __init__(self, work_dir: Path, nodes: int = 3, sections: dict | None = None,
-                 workers: int = 1) -> None:
+                 workers: int = 1, database=None,
+                 store_objects: Callable[[], set[str]] | None = None) -> None:
+        """``database``: :class:`PostgreSQL` (the default) or ``galera.Galera`` (node i
+        uses Galera node i); ``store_objects``: what the default store holds (object
+        names), by default the files of the shared file store."""
         self.work_dir = Path(work_dir)
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        self.database = f"glance_cluster_{uuid.uuid4().hex[:10]}"
-        self.db_url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{self.database}"
+        self.database = database if database is not None else PostgreSQL()
+        self.db_url = self.database.url(0)
         self.images_dir = self.work_dir / "images"
+        self._store_objects = store_objects
+        self.record_extra: dict = {}  # more for pids.json (the command line's Ceph)
         self.port = helpers.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.haproxy_pidfile = self.work_dir / "haproxy.pid"
@@ -156,7 +217,7 @@ class Cluster:
                         "image_cache_dir": node_dir / "cache",
                         "image_cache_driver": "centralized_db",
                         "upload_recovery_interval": 2},
-            "database": {"connection": self.db_url},
+            "database": {"connection": self.database.url(index - 1)},
             "glance_store": {"default_backend": "fs"},
             "fs": {"filesystem_store_datadir": self.images_dir},
             "os_glance_staging_store": {"filesystem_store_datadir": node_dir / "staging"},
@@ -173,10 +234,7 @@ class Cluster:
     def up(self, timeout: float = 120) -> Cluster:
         """Create and migrate the database, start every node, then haproxy."""
         haproxy = install_haproxy()
-        engine = _admin_engine()
-        with engine.connect() as connection:
-            connection.exec_driver_sql(f"CREATE DATABASE {self.database}")
-        engine.dispose()
+        self.database.create()
         self._record()
         subprocess.run([MANAGE, "--config-file", str(self.nodes[0].server.config_path),
                         "db", "sync"], check=True, capture_output=True, timeout=300)
@@ -214,9 +272,9 @@ class Cluster:
             raise RuntimeError(f"haproxy does not see every node up: {self.states()}")
 
     def _record(self) -> None:
-        pids = {"haproxy": self.haproxy_pid(), "database": self.database,
+        pids = {"haproxy": self.haproxy_pid(), "database": self.database.record(),
                 "nodes": {n.name: n.server.process.pid for n in self.nodes
-                          if n.server.process is not None}}
+                          if n.server.process is not None}, **self.record_extra}
         (self.work_dir / "pids.json").write_text(json.dumps(pids, indent=2))
 
     def haproxy_pid(self) -> int | None:
@@ -233,6 +291,12 @@ class Cluster:
 
     # -- what the tests use -----------------------------------------------------------
 
+    def store_objects(self) -> set[str]:
+        """The names of the objects in the default store (files, RBD images)."""
+        if self._store_objects is not None:
+            return self._store_objects()
+        return {path.name for path in self.images_dir.iterdir()}
+
     def kill(self, node: Node) -> float:
         """kill -9 every process of ``node`` (master and workers); returns the
         ``time.monotonic()`` by which all of them are gone."""
@@ -240,7 +304,7 @@ class Cluster:
         pid = node.server.process.pid
         os.killpg(pid, signal.SIGKILL)
         node.server.process.wait()
-        while _running_in_group(pid):
+        while _running_in_group(pid) or not _refuses(node.port):
             time.sleep(0.002)
         return time.monotonic()
 
@@ -264,19 +328,43 @@ class Cluster:
         return next(n for n in self.nodes if n.url == url)
 
 
+def _stat(path: str) -> list[str]:
+    try:
+        with open(path) as handle:
+            return handle.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
 def _running_in_group(pgid: int) -> bool:
-    """Whether a process of group ``pgid`` still runs (zombies do not count)."""
+    """Whether a process of group ``pgid`` still runs. A zombie does not count, but a
+    killed process whose leader thread is a zombie while another thread still exits
+    does: that thread holds the process's files (its listening socket) until it goes."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
+        fields = _stat(f"/proc/{entry}/stat")
+        if not fields or int(fields[2]) != pgid:
             continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
+        try:
+            tasks = os.listdir(f"/proc/{entry}/task")
+        except OSError:
+            continue
+        if any((_stat(f"/proc/{entry}/task/{task}/stat") or ["Z"])[0] not in ("Z", "X")
+               for task in tasks):
             return True
     return False
+
+
+def _refuses(port: int) -> bool:
+    """Whether nothing listens on 127.0.0.1:``port`` any more."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return False
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
 
 
 def _stats_command(path: Path, command: str) -> str:
@@ -307,11 +395,11 @@ def down(work_dir: Path) -> None:
     for pid in pids.get("nodes", {}).values():
         helpers.stop_process_group(pid)
     if pids.get("database"):
-        engine = _admin_engine()
-        with engine.connect() as connection:
-            connection.exec_driver_sql(
-                f"DROP DATABASE IF EXISTS {pids['database']} WITH (FORCE)")
-        engine.dispose()
+        _drop_database(pids["database"])
+    if pids.get("ceph"):  # started by the command line (--store rbd)
+        from tests.ceph import harness as ceph_harness
+
+        ceph_harness.Ceph.load(Path(pids["ceph"])).stop()
     record.unlink()
 
 
@@ -324,13 +412,50 @@ def _read_urls(work_dir: Path) -> dict[str, str]:
     return urls
 
 
+def _up(args: argparse.Namespace) -> Cluster:
+    sections, ceph = None, None
+    if args.store == "rbd":
+        from tests.ceph import harness as ceph_harness
+
+        ceph_harness.install()
+        ceph = ceph_harness.Ceph(args.work_dir / "ceph", rgw=False).start()
+        sections = rbd_sections(ceph, args.work_dir)
+    database = None
+    if args.db == "galera":
+        from tests.cluster import galera
+
+        database = galera.Galera(args.work_dir)
+    cluster = Cluster(args.work_dir, nodes=args.nodes, workers=args.workers,
+                      sections=sections, database=database)
+    if ceph is not None:
+        cluster.record_extra["ceph"] = str(ceph.workdir)
+    try:
+        return cluster.up()
+    except BaseException:
+        if ceph is not None:
+            ceph.stop()
+        raise
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["tempest"]:  # tempest through the load balancer (its own options)
+        from tests.cluster import tempest
+
+        return tempest.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m tests.cluster.harness")
     commands = parser.add_subparsers(dest="command", required=True)
     up_parser = commands.add_parser("up", help="start a cluster in DIR")
     up_parser.add_argument("work_dir", type=Path)
     up_parser.add_argument("--nodes", type=int, default=3)
     up_parser.add_argument("--workers", type=int, default=1)
+    up_parser.add_argument("--db", choices=("postgresql", "galera"), default="postgresql",
+                           help="one database on the local PostgreSQL, or a three-node "
+                                "MariaDB Galera started in DIR (node i on Galera node i)")
+    up_parser.add_argument("--store", choices=("file", "rbd"), default="file",
+                           help="default store: a shared directory, or RBD on a one-OSD "
+                                "Ceph started in DIR/ceph (Debian's Ceph, installed when "
+                                "missing)")
     down_parser = commands.add_parser("down", help="stop the cluster of DIR")
     down_parser.add_argument("work_dir", type=Path)
     args = parser.parse_args(argv)
@@ -339,11 +464,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if (args.work_dir / "pids.json").exists():
         parser.error(f"{args.work_dir} already holds a cluster (run down first)")
-    cluster = Cluster(args.work_dir, nodes=args.nodes, workers=args.workers).up()
+    cluster = _up(args)
     print(f"load balancer: {cluster.url}")
     for name, url in _read_urls(args.work_dir).items():
         print(f"{name}: {url}")
-    print(f"database: {cluster.db_url}")
+    for index in range(len(cluster.nodes) if args.db == "galera" else 1):
+        print(f"database{index + 1 if args.db == 'galera' else ''}: "
+              f"{cluster.database.url(index)}")
+    if args.store == "rbd":
+        print(f"ceph: {args.work_dir / 'ceph' / 'ceph.conf'} (pool images, user glance)")
     # The nodes outlive this command (own sessions); ``down`` stops them by PID.
     for node in cluster.nodes:
         node.server.process = None

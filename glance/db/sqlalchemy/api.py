@@ -158,11 +158,15 @@ def _image_dicts(session, rows: Iterable) -> list[dict[str, Any]]:
 IMAGE_TABLE = Image.__table__
 
 
-def _get_row(session, context, image_id: str) -> Image:
+def _get_row(session, context, image_id: str, lock: bool = False) -> Image:
     """The ORM row (for writes) of a visible, live image (whether the caller may
-    change it is the services' check: ``glance.services.access.check_mutable``)."""
+    change it is the services' check: ``glance.services.access.check_mutable``);
+    ``lock``: read with ``FOR UPDATE`` (the latest committed version, held until
+    the transaction ends)."""
     query = sa.select(Image).where(Image.id == image_id, Image.deleted.is_(False),
                                    _can_see(context))
+    if lock:
+        query = query.with_for_update()
     row = session.execute(query).scalar_one_or_none()
     if row is None:
         raise exception.ImageNotFound(image_id=image_id)
@@ -172,8 +176,15 @@ def _get_row(session, context, image_id: str) -> Image:
 def _change_row(session, context, image_id: str, values: dict[str, Any],
                 expected_status: str | None) -> Image:
     """Load a visible image for writing, check its status (compare-and-set), apply
-    ``values`` and stamp ``updated_at``; Conflict when the status is not the expected."""
-    row = _get_row(session, context, image_id)
+    ``values`` and stamp ``updated_at``; Conflict when the status is not the expected.
+
+    With ``expected_status`` the row is read ``FOR UPDATE``: two transactions taking
+    an image from the same status (two uploads of one image on two processes or
+    nodes) then run one after the other, and the second sees the first's status.
+    On Galera the lock holds on one node only; the two commits then meet at
+    certification and the loser's deadlock error is retried (``_retry_on_deadlock``),
+    which finds the new status."""
+    row = _get_row(session, context, image_id, lock=expected_status is not None)
     if expected_status is not None and row.status != expected_status:
         raise exception.InvalidImageStatusTransition(
             current=row.status, target=values.get("status", row.status))
@@ -511,6 +522,7 @@ def location_url_in_use(url: str, exclude_image_id: str | None = None) -> bool:
         return session.execute(query.limit(1)).first() is not None
 
 
+@_retry_on_deadlock
 def image_mark_pending_delete(image_id: str) -> None:
     """After a soft delete with delayed_delete: image and locations ``pending_delete``."""
     with _writer() as session:

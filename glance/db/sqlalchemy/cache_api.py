@@ -27,6 +27,7 @@ def _epoch(value: datetime.datetime) -> float:
     return value.replace(tzinfo=datetime.UTC).timestamp()
 
 
+@engine.retry_on_deadlock
 def node_reference_id(url: str) -> int:
     """The id of the node ``url``, created when new (safe when nodes race)."""
     query = sa.select(NodeReference.node_reference_id).where(
@@ -44,6 +45,7 @@ def node_reference_id(url: str) -> int:
         return session.execute(query).scalar_one()
 
 
+@engine.retry_on_deadlock
 def add(node_id: int, image_id: str, size: int, checksum: str | None) -> None:
     """Record (or re-record) ``image_id`` as cached on the node."""
     now = timeutils.utcnow()
@@ -55,6 +57,7 @@ def add(node_id: int, image_id: str, size: int, checksum: str | None) -> None:
                                 last_modified=now))
 
 
+@engine.retry_on_deadlock
 def hit(node_id: int, image_id: str) -> None:
     """Count one download served from the node's cache."""
     with engine.writer_session() as session:
@@ -63,6 +66,7 @@ def hit(node_id: int, image_id: str) -> None:
             .values(hits=CachedImage.hits + 1, last_accessed=timeutils.utcnow()))
 
 
+@engine.retry_on_deadlock
 def remove(node_id: int, image_ids: list[str] | None) -> list[str]:
     """Forget ``image_ids`` on the node (all when None); the ids that had a row."""
     where = [CachedImage.node_reference_id == node_id]

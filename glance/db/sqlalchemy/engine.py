@@ -43,7 +43,8 @@ _configured = False
 
 # Decorator for the repository's write functions: the function runs again (a new
 # transaction) when the database reports a deadlock, as MariaDB may during online
-# schema changes; other errors are never retried.
+# schema changes and Galera does when two nodes' commits conflict at certification;
+# other errors are never retried.
 retry_on_deadlock = oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True,
                                               retry_interval=0.1, inc_retry_interval=True)
 

@@ -109,6 +109,7 @@ def namespace_get(context, name: str, *, detail: bool = False) -> dict[str, Any]
         return namespace
 
 
+@engine.retry_on_deadlock
 def namespace_create(values: dict[str, Any]) -> dict[str, Any]:
     """Insert a namespace row; Duplicate when the name is taken."""
     with _writer() as session:
@@ -119,6 +120,7 @@ def namespace_create(values: dict[str, Any]) -> dict[str, Any]:
         return metadef_rows.namespace_dict(row)
 
 
+@engine.retry_on_deadlock
 def namespace_create_full(values: dict[str, Any], *, properties: dict[str, dict],
                           objects: Sequence[dict], tags: Sequence[str],
                           associations: Sequence[dict]) -> dict[str, Any]:
@@ -133,6 +135,7 @@ def namespace_create_full(values: dict[str, Any], *, properties: dict[str, dict]
         return _namespace_detail(session, row)
 
 
+@engine.retry_on_deadlock
 def namespace_update(context, name: str, values: dict[str, Any]) -> dict[str, Any]:
     """Replace a namespace's attributes (including a rename)."""
     with _writer() as session:
@@ -156,6 +159,7 @@ _CHILD_MODELS = {"objects": MetadefObject, "properties": MetadefProperty,
                  "tags": MetadefTag, "associations": MetadefNamespaceResourceType}
 
 
+@engine.retry_on_deadlock
 def namespace_delete(context, name: str) -> None:
     """Delete a namespace and everything in it."""
     with _writer() as session:
@@ -164,6 +168,7 @@ def namespace_delete(context, name: str) -> None:
         session.delete(row)
 
 
+@engine.retry_on_deadlock
 def namespace_delete_contents(context, name: str, kind: str) -> None:
     """Delete all ``objects``, ``properties`` or ``tags`` of a namespace."""
     with _writer() as session:
@@ -214,6 +219,7 @@ def object_get(context, namespace: str, name: str) -> dict[str, Any]:
                       exception.MetadefObjectNotFound, metadef_rows.object_dict)
 
 
+@engine.retry_on_deadlock
 def object_create(context, namespace: str, values: dict[str, Any]) -> dict[str, Any]:
     with _writer() as session:
         ns = metadef_rows.namespace_row(session, context, namespace)
@@ -224,6 +230,7 @@ def object_create(context, namespace: str, values: dict[str, Any]) -> dict[str, 
         return metadef_rows.object_dict(row)
 
 
+@engine.retry_on_deadlock
 def object_update(context, namespace: str, name: str,
                   values: dict[str, Any]) -> dict[str, Any]:
     with _writer() as session:
@@ -237,6 +244,7 @@ def object_update(context, namespace: str, name: str,
         return metadef_rows.object_dict(row)
 
 
+@engine.retry_on_deadlock
 def object_delete(context, namespace: str, name: str) -> None:
     with _writer() as session:
         ns = metadef_rows.namespace_row(session, context, namespace)
@@ -257,6 +265,7 @@ def property_get(context, namespace: str, name: str) -> dict[str, Any]:
                       exception.MetadefPropertyNotFound, metadef_rows.property_dict)
 
 
+@engine.retry_on_deadlock
 def property_create(context, namespace: str, name: str, schema: dict) -> dict[str, Any]:
     with _writer() as session:
         ns = metadef_rows.namespace_row(session, context, namespace)
@@ -268,6 +277,7 @@ def property_create(context, namespace: str, name: str, schema: dict) -> dict[st
         return metadef_rows.property_dict(row)
 
 
+@engine.retry_on_deadlock
 def property_update(context, namespace: str, name: str, new_name: str,
                     schema: dict) -> dict[str, Any]:
     with _writer() as session:
@@ -280,6 +290,7 @@ def property_update(context, namespace: str, name: str, new_name: str,
         return metadef_rows.property_dict(row)
 
 
+@engine.retry_on_deadlock
 def property_delete(context, namespace: str, name: str) -> None:
     with _writer() as session:
         ns = metadef_rows.namespace_row(session, context, namespace)
@@ -302,6 +313,7 @@ def tag_get(context, namespace: str, name: str) -> dict[str, Any]:
                       metadef_rows.tag_dict)
 
 
+@engine.retry_on_deadlock
 def tag_create(context, namespace: str, name: str) -> dict[str, Any]:
     with _writer() as session:
         ns = metadef_rows.namespace_row(session, context, namespace)
@@ -311,6 +323,7 @@ def tag_create(context, namespace: str, name: str) -> dict[str, Any]:
         return metadef_rows.tag_dict(row)
 
 
+@engine.retry_on_deadlock
 def tag_create_many(context, namespace: str, names: Sequence[str],
                     append: bool) -> list[dict[str, Any]]:
     """Create several tags at once; without ``append`` they replace the existing ones."""
@@ -332,6 +345,7 @@ def tag_create_many(context, namespace: str, names: Sequence[str],
         return [metadef_rows.tag_dict(row) for row in rows]
 
 
+@engine.retry_on_deadlock
 def tag_update(context, namespace: str, name: str, new_name: str) -> dict[str, Any]:
     with _writer() as session:
         ns = metadef_rows.namespace_row(session, context, namespace)
@@ -342,6 +356,7 @@ def tag_update(context, namespace: str, name: str, new_name: str) -> dict[str, A
         return metadef_rows.tag_dict(row)
 
 
+@engine.retry_on_deadlock
 def tag_delete(context, namespace: str, name: str) -> None:
     with _writer() as session:
         ns = metadef_rows.namespace_row(session, context, namespace)
@@ -386,6 +401,7 @@ def _associate(session: Session, ns: MetadefNamespace, values: dict[str, Any],
     return metadef_rows.association_dict(assoc, name)
 
 
+@engine.retry_on_deadlock
 def association_create(context, namespace: str, values: dict[str, Any]) -> dict[str, Any]:
     """Associate a namespace with a resource type, creating an unknown type on the way."""
     with _writer() as session:
@@ -393,6 +409,7 @@ def association_create(context, namespace: str, values: dict[str, Any]) -> dict[
         return _associate(session, ns, values, create_resource_type=True)
 
 
+@engine.retry_on_deadlock
 def association_delete(context, namespace: str, resource_type: str) -> None:
     with _writer() as session:
         ns = metadef_rows.namespace_row(session, context, namespace)
@@ -483,6 +500,7 @@ def _merge_associations(session: Session, ns: MetadefNamespace,
                 updated_at=timeutils.utcnow()))
 
 
+@engine.retry_on_deadlock
 def import_namespace(doc: dict[str, Any], *, merge: bool, prefer_new: bool,
                      overwrite: bool) -> str:
     """Write one validated namespace document; returns what was done:
@@ -520,6 +538,7 @@ def export_all() -> list[dict[str, Any]]:
         return [_namespace_detail(session, row) for row in rows]
 
 
+@engine.retry_on_deadlock
 def delete_all() -> int:
     """Empty the catalog; resource types created by loading (unprotected) go too.
     Returns the number of namespaces removed."""

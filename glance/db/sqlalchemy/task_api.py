@@ -65,6 +65,7 @@ def _task_dict(row: Any, info: Any | None = None) -> dict[str, Any]:
 
 # -- expiry ------------------------------------------------------------------------------
 
+@engine.retry_on_deadlock
 def soft_delete_expired(now: datetime | None = None) -> int:
     """Mark every live task whose ``expires_at`` has passed deleted; returns how many.
 
@@ -148,6 +149,7 @@ def task_get_raw_status(task_id: str) -> str:
 
 # -- writes ------------------------------------------------------------------------------
 
+@engine.retry_on_deadlock
 def task_create(values: dict[str, Any], task_input: dict[str, Any]) -> dict[str, Any]:
     """Insert a task and its info row in one transaction."""
     with _writer() as session:
@@ -162,6 +164,7 @@ def task_create(values: dict[str, Any], task_input: dict[str, Any]) -> dict[str,
         return _task_dict(row, info)
 
 
+@engine.retry_on_deadlock
 def task_update(task_id: str, values: dict[str, Any], *, result: Any = ...,
                 message: str | None = None,
                 expected_status: str | None = None) -> dict[str, Any]:

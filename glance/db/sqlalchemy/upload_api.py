@@ -37,6 +37,7 @@ def mark_in(session, image_id: str, host: str) -> None:
         row.value, row.deleted, row.deleted_at = host, False, None
 
 
+@engine.retry_on_deadlock
 def unmark(image_id: str, host: str) -> None:
     """Forget that ``host`` uploads ``image_id`` (its upload ended)."""
     with engine.writer_session() as session:
@@ -60,6 +61,7 @@ def uploads_elsewhere(host: str | None, image_id: str | None = None
         return [(row[0], row[1]) for row in session.execute(query)]
 
 
+@engine.retry_on_deadlock
 def reset(image_id: str, host: str, remove_data: Callable[[], None]) -> bool:
     """Put ``image_id`` back to ``queued`` if ``host`` still uploads it (``saving``),
     calling ``remove_data`` under the row lock first; True if it was reset."""
