@@ -1,4 +1,4 @@
-"""The process's enforcer under threads: a worker's first requests arrive at once."""
+"""The process's policy enforcer (glance/policy.py) under threads: a worker's first requests arrive at once."""
 
 import threading
 
