@@ -74,18 +74,39 @@ def _can_see(context, member_status: str | None = None) -> sa.ColumnElement:
 
 def _listing_visibility(context, visibility: str | None,
                         member_status: str) -> list[sa.ColumnElement]:
-    """Conditions that decide which visible images a list call returns."""
+    """Conditions that decide which visible images a list call returns.
+
+    Each is ``_can_see`` and the visibility asked for (by default: no community
+    image but the caller's own), written as what is left of that conjunction once
+    simplified, so that the planner sees ``visibility = X`` plus, at most, the
+    owner and membership test it needs (and can walk an index on visibility).
+    """
     owner = context.owner
-    conditions = [_can_see(context, member_status)]
     if visibility == "all":
-        pass
-    elif visibility is not None:
-        conditions.append(Image.visibility == visibility)
-    elif owner is None:
-        conditions.append(Image.visibility != "community")
-    else:
-        conditions.append(sa.or_(Image.visibility != "community", Image.owner == owner))
-    return conditions
+        return [_can_see(context, member_status)]
+    if visibility is not None:
+        return [Image.visibility == visibility,
+                *_visible_of_one_kind(context, visibility, member_status)]
+    if owner is None:
+        return [Image.visibility != "community" if context.is_admin
+                else Image.visibility == "public"]
+    if context.is_admin:
+        return [sa.or_(Image.visibility != "community", Image.owner == owner)]
+    return [sa.or_(Image.visibility == "public", Image.owner == owner,
+                   sa.and_(Image.visibility == "shared", _member_exists(owner, member_status)))]
+
+
+def _visible_of_one_kind(context, visibility: str,
+                         member_status: str) -> list[sa.ColumnElement]:
+    """``_can_see(context)`` for the images whose visibility is ``visibility``."""
+    if context.is_admin or visibility in ("public", "community"):
+        return []
+    if context.owner is None:
+        return [sa.false()]
+    if visibility == "shared":
+        return [sa.or_(Image.owner == context.owner,
+                       _member_exists(context.owner, member_status))]
+    return [Image.owner == context.owner]  # private (or any other value): the owner's
 
 
 # -- row <-> dict ------------------------------------------------------------------------
