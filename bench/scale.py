@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import random
 import statistics
 import sys
@@ -160,8 +161,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--scenarios", type=lambda s: s.split(","), default=list(SCENARIOS))
+    parser.add_argument("--code", type=Path, default=ROOT,
+                        help="checkout whose glance package the server runs (PYTHONPATH)")
     parser.add_argument("--out", type=Path, help="JSON report (default bench/results/...)")
     args = parser.parse_args()
+    # The venv may hold an editable install of another checkout: PYTHONPATH wins.
+    os.environ["PYTHONPATH"] = str(args.code.resolve())
     with open("/proc/loadavg") as handle:
         load = handle.read().split()[:3]
     results = []
