@@ -9,8 +9,9 @@ public 40%, private 30%, shared 20%, community 10%; owners are 100 projects
 random generator. 2% of the images are soft-deleted (with their children), as in a
 database that has lived. Rows go in through the models' tables with executemany in batches.
 
-    .venv/bin/python bench/seed_images.py --url sqlite:////var/tmp/scale/glance.sqlite -n 100000
-    .venv/bin/python bench/seed_images.py --url postgresql+psycopg2://postgres@127.0.0.1/scale -n 1000000
+    .venv/bin/python bench/seed_images.py -n 100000 --url sqlite:////var/tmp/scale/s100k.sqlite
+    .venv/bin/python bench/seed_images.py -n 1000000 \
+        --url postgresql+psycopg2://postgres@127.0.0.1/glance_scale_1m
 
 The schema is created (or brought current) with ``glance.db.migration.db_sync`` first.
 """
