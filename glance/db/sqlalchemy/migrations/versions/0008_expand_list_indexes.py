@@ -47,7 +47,7 @@ PG_STATISTICS = ("CREATE STATISTICS IF NOT EXISTS st_image_properties_name_value
 
 
 def _postgresql(bind: sa.Connection) -> None:
-    valid = dict(bind.exec_driver_sql(
+    valid: dict[str, bool] = dict(bind.exec_driver_sql(
         "SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON "
         "c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = current_schema()").all())
