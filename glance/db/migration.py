@@ -222,14 +222,18 @@ def _lost_a_deadlock(err: BaseException) -> bool:
 
 def _upgrade(engine: sqlalchemy.engine.Engine, revision: str,
              version_table: str | None = None, lock: bool = False) -> None:
-    """Upgrade to ``revision`` in one transaction; ``lock``: with every table locked
+    """Upgrade to ``revision``; ``lock``: in one transaction with every table locked
     first, and on PostgreSQL again when a request's transaction deadlocked with it
     (a request may lock tables in another order than ``_lock_tables`` does)."""
     version_table = version_table or detect(engine).version_table
     tries = LOCKED_PHASE_TRIES if lock and engine.dialect.name == "postgresql" else 1
     for attempt in range(1, tries + 1):
         try:
-            with engine.begin() as connection, adoption.quiet_check_constraints():
+            # Unlocked, alembic owns the transactions (env.py's begin_transaction), so
+            # that a revision can step out of them (an autocommit block: PostgreSQL's
+            # CREATE INDEX CONCURRENTLY, revision 0008); locked, one transaction of ours.
+            with (engine.begin() if lock else engine.connect()) as connection, \
+                    adoption.quiet_check_constraints():
                 if lock:
                     _lock_tables(connection)
                 command.upgrade(alembic_config(connection, version_table), revision)

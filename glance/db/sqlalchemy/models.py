@@ -49,11 +49,15 @@ class Image(TimestampMixin, Base):
     __table_args__ = (
         # The default listing order, for live rows: an index scan, no sort.
         Index("ix_images_deleted_created_at_id", "deleted", "created_at", "id"),
+        # Lists by visibility (and one owner's), and sorted by name (migration 0008).
+        Index("ix_images_deleted_visibility_created_at_id",
+              "deleted", "visibility", "created_at", "id"),
+        Index("ix_images_deleted_visibility_owner_created_at_id",
+              "deleted", "visibility", "owner", "created_at", "id"),
+        Index("ix_images_deleted_name_created_at_id", "deleted", "name", "created_at", "id"),
         Index("ix_images_updated_at", "updated_at"),
         Index("ix_images_owner", "owner"),
         Index("ix_images_status", "status"),
-        Index("ix_images_visibility", "visibility"),
-        Index("ix_images_name", "name"),
         Index("ix_images_checksum", "checksum"),
         Index("ix_images_os_hash_value", "os_hash_value"),
     )

@@ -31,7 +31,8 @@ def test_sync_check_codes_through_phases(config):
     result = manage(config, "db", "sync", "--check", "--format", "json")
     report = json.loads(result.stdout)
     assert result.returncode == 4 and report["exit_code"] == 4
-    assert [p["phase"] for p in report["pending"]] == ["migrate", "contract", "contract"]
+    assert [p["phase"] for p in report["pending"]] == ["migrate", "contract", "contract",
+                                                      "contract"]
     refused = manage(config, "db", "contract")
     assert refused.returncode == 1
     assert "Run `glance-manage db migrate` first" in refused.stderr
@@ -45,7 +46,7 @@ def test_sync_check_codes_through_phases(config):
     assert "Database is up to date. No upgrades needed." in result.stdout
     assert manage(config, "db_check").returncode == 0
     version = manage(config, "db", "version")
-    assert version.stdout.strip() == "0007_contract_glance_schema"
+    assert version.stdout.strip() == "0008_contract_list_indexes"
     assert manage(config, "db_sync").returncode == 0
 
 

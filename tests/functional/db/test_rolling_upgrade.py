@@ -183,7 +183,8 @@ def test_old_code_serves_through_expand_and_migrate(db_engine, db_url, new_relea
 
     check_everything()
     assert migration.contract(db_engine) == ["0004_contract_location_metadata",
-                                            "0007_contract_glance_schema"]
+                                            "0007_contract_glance_schema",
+                                            "0008_contract_list_indexes"]
     glance_engine.reset()
     check_everything()
     assert migration.check(db_engine)[0] == migration.CheckResult.UP_TO_DATE
