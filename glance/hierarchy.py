@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import loading, plugin
+from keystoneauth1 import session as ks_session
 from oslo_config import cfg
 from oslo_log import log as logging
 
@@ -54,6 +55,15 @@ def _ancestor_ids(parents: object) -> list[str]:
     return found
 
 
+def _session(group, auth) -> ks_session.Session:
+    """A session with keystonemiddleware's TLS and timeout options (its group has
+    not keystoneauth's session options)."""
+    verify: bool | str = False if group.insecure else (group.cafile or True)
+    cert = (group.certfile, group.keyfile) if group.certfile else None
+    return ks_session.Session(auth=auth, verify=verify, cert=cert,
+                              timeout=group.http_connect_timeout)
+
+
 class KeystoneProjects:
     """Reads projects from Keystone with the service credentials; one session."""
 
@@ -67,8 +77,7 @@ class KeystoneProjects:
         with self._lock:
             if self._session is None:
                 auth = loading.load_auth_from_conf_options(self._conf, GROUP)
-                session = loading.load_session_from_conf_options(self._conf, GROUP,
-                                                                 auth=auth)
+                session = _session(self._conf[GROUP], auth)
                 url = auth.get_endpoint(session, interface=plugin.AUTH_INTERFACE)
                 url = url.rstrip("/")
                 self._url = url if url.endswith("/v3") else url + "/v3"
