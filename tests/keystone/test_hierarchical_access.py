@@ -93,9 +93,12 @@ def hier(start_server, keystone, tree):
 
 
 @pytest.fixture(scope="module")
-def cached(start_server, keystone, tree):
-    """A TTL longer than any test: counts Keystone reads however slow the machine."""
-    return start_server(_sections(keystone, True, ttl=600), name="glance-lineage-cache")
+def cached(start_server, keystone, tree, hier):
+    """A TTL longer than any test, so that Keystone reads are counted however slow
+    the machine; on hier's database (it sees the same images)."""
+    sections = _sections(keystone, True, ttl=600)
+    sections["database"] = {"connection": f"sqlite:///{hier.state_path}/glance.sqlite"}
+    return start_server(sections, name="glance-lineage-cache")
 
 
 @pytest.fixture(scope="module")
