@@ -16,6 +16,9 @@ class RequestContext(context.RequestContext):
         # keystonemiddleware's X-Service-Catalog (multi-tenant Swift finds its
         # endpoint there); None when the request carried none.
         self.service_catalog = service_catalog
+        # With hierarchical image access on: the caller's project's domain and
+        # ancestors from Keystone (glance.hierarchy.Lineage), else None.
+        self.project_lineage: Any = None
 
     @property
     def owner(self) -> str | None:

@@ -149,6 +149,8 @@ def member_payload(member: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
                "created_at": _stamp(member.get("created_at")),
                "updated_at": _stamp(member.get("updated_at")),
                "deleted": False, "deleted_at": None}
+    if member.get("scope"):  # a subtree or domain entry (hierarchical image access)
+        payload["scope"] = member["scope"]
     payload.update(extra)
     return payload
 

@@ -19,7 +19,7 @@ from oslo_config import cfg
 from oslo_policy import policy as oslo_policy
 
 from glance import property_protection
-from glance.conf import dependencies, import_plugins, validate
+from glance.conf import dependencies, hierarchy, import_plugins, validate
 from glance.conf import image_import as import_conf
 from glance.conf import limits as limits_conf
 from glance.conf import store as store_conf
@@ -127,6 +127,7 @@ def check(conf: cfg.ConfigOpts) -> None:
     check_policy_files(conf)
     property_protection.check(conf)
     limits_conf.check(conf)
+    hierarchy.check(conf)
 
 
 def check_listen(host: str, port: int) -> None:

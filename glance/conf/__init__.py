@@ -9,6 +9,7 @@ from oslo_config import cfg
 from glance.conf import (
     api,
     database,
+    hierarchy,
     image_cache,
     image_format,
     image_import,
@@ -30,7 +31,7 @@ CONF = cfg.CONF
 
 MODULES = (server, api, image_format, paste, database, store, image_import,
            import_filtering, notifications, image_cache, tasks, import_plugins,
-           not_implemented, profiler, limits, scrubber, libraries)
+           not_implemented, profiler, limits, hierarchy, scrubber, libraries)
 
 for _module in MODULES:
     _module.register_opts(CONF)

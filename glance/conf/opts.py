@@ -10,6 +10,7 @@ import itertools
 from glance.conf import (
     api,
     database,
+    hierarchy,
     image_cache,
     image_format,
     image_import,
@@ -32,7 +33,7 @@ def list_opts() -> list:
     default_opts = list(itertools.chain(server.opts, api.opts, store.opts,
                                         image_import.default_opts,
                                         notifications.opts, image_cache.opts,
-                                        scrubber.opts, limits.default_opts,
+                                        scrubber.opts, limits.default_opts, hierarchy.opts,
                                         not_implemented.default_opts))
     groups = [(None, default_opts)]
     groups += paste.list_opts() + image_format.list_opts() + database.list_opts()

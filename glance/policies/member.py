@@ -16,6 +16,15 @@ rules = [
     rule("add_member", base.ADMIN_OR_PROJECT_MEMBER,
          "Share an image with another project (the image's owner only).",
          [("POST", _MEMBERS)]),
+    # Hierarchical image access: checked after add_member, on the same target.
+    rule("add_member_subtree", "rule:add_member",
+         "Share an image with a project subtree (a member entry with scope subtree). "
+         "Whatever the rule, a non-administrator shares only with the subtree of its "
+         "own project or of one of its ancestors.", [("POST", _MEMBERS)], legacy=False),
+    rule("add_member_domain", "rule:add_member",
+         "Share an image with every project of a domain (scope domain). Whatever the "
+         "rule, a non-administrator shares only with its own project's domain.",
+         [("POST", _MEMBERS)], legacy=False),
     rule("delete_member", base.ADMIN_OR_PROJECT_MEMBER,
          "Stop sharing an image with a project (the image's owner only).",
          [("DELETE", _MEMBER)]),

@@ -17,7 +17,9 @@ from oslo_utils import timeutils
 import glance.conf  # noqa: F401 - registers [database]
 from glance import context, exception
 from glance.db import migration
+from glance.db.queries import ImageQuery
 from glance.db.sqlalchemy import api, engine, models, upload_api
+from glance.hierarchy import Lineage
 
 CONF = cfg.CONF
 
@@ -203,3 +205,42 @@ def test_concurrent_writes(backend):
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         images = list(pool.map(work, range(16)))
     assert all(image["min_ram"] == 4 and len(image["tags"]) == 6 for image in images)
+
+
+def test_subtree_and_domain_members_cover_by_lineage(backend):
+    """Hierarchical image access: a subtree entry covers the projects whose lineage
+    names it, a domain entry the projects of the domain; no lineage: direct only."""
+    subtree = api.image_create(_values(owner="o1"), {}, [])
+    domain = api.image_create(_values(owner="o1"), {}, [])
+    plain = api.image_create(_values(owner="o1"), {}, [])
+    api.image_member_create(subtree["id"], "top", -1, "subtree")
+    api.image_member_create(domain["id"], "d1", -1, "domain")
+    api.image_member_create(plain["id"], "top", -1)
+    assert api.image_member_get(subtree["id"], "top")["status"] == "accepted"
+
+    def ctx(project, lineage=None):
+        found = context.RequestContext(project_id=project, roles=["member"])
+        found.project_lineage = lineage
+        return found
+
+    grandchild = ctx("gc", Lineage("gc", "d1", ("child", "top")))
+    other_domain = ctx("x", Lineage("x", "d2", ()))
+    ours = {subtree["id"], domain["id"], plain["id"]}
+
+    def listed(caller, **query):
+        return {i["id"] for i in api.image_get_all(caller, ImageQuery(limit=100, **query))}
+
+    assert listed(grandchild) & ours == {subtree["id"], domain["id"]}
+    assert api.image_get(grandchild, subtree["id"])["id"] == subtree["id"]
+    assert listed(grandchild, member_status="pending") & ours == set()
+    assert listed(other_domain) & ours == set()
+    with pytest.raises(exception.ImageNotFound):
+        api.image_get(other_domain, domain["id"])
+    # The top project itself: its subtree entry, and its plain (pending) entry on show.
+    top = ctx("top", Lineage("top", "d1", ()))
+    assert listed(top) & ours == {subtree["id"], domain["id"]}
+    assert api.image_get(top, plain["id"])["id"] == plain["id"]
+    # Without a lineage (feature off) only direct entries count.
+    assert listed(ctx("gc")) & ours == set()
+    covering = api.image_member_find_covering(subtree["id"], "gc", grandchild.project_lineage)
+    assert [(m["member"], m["scope"]) for m in covering] == [("top", "subtree")]

@@ -250,3 +250,17 @@ def test_non_ascii_member_ids_work(app):
     assert changed.json["status"] == "accepted"
     assert app.delete(f"/v2/images/{image_id}/members/proj%C3%A9t-7",
                       headers=OWNER).status_int == 204
+
+
+def test_member_scope_is_refused_while_the_feature_is_off(app):
+    """hierarchical_image_access off (the default): a scope is 400, the schema has
+    none, and member entries look as they always did."""
+    image_id = _image(app)
+    members = f"/v2/images/{image_id}/members"
+    for scope in ("subtree", "domain", "project", "bogus"):
+        response = app.post_json(members, {"member": P2, "scope": scope}, headers=OWNER,
+                                 expect_errors=True)
+        assert response.status_int == 400 and "not enabled" in response.text, scope
+    created = app.post_json(members, {"member": P2}, headers=OWNER).json
+    assert "scope" not in created
+    assert "scope" not in app.get("/v2/schemas/member", headers=OWNER).json["properties"]

@@ -323,3 +323,18 @@ def test_wsgi_entry_stops_with_one_line(tmp_path, sections, hidden, words):
     assert lines[0].startswith("glance.conf.validate.ConfigError: "), lines
     for word in words:
         assert word in lines[0], lines[0]
+
+
+# -- hierarchical image access -----------------------------------------------------------
+
+@pytest.mark.parametrize(("sections", "words"), [
+    ({"DEFAULT": {"hierarchical_image_access": "True"}},
+     ["hierarchical_image_access", "flavor = keystone"]),
+    ({"DEFAULT": {"hierarchical_image_access": "True"},
+      "paste_deploy": {"flavor": "keystone"}},
+     ["hierarchical_image_access", "[keystone_authtoken] auth_type"]),
+    ({"DEFAULT": {"hierarchical_access_cache_ttl": "-1"}},
+     ["hierarchical_access_cache_ttl", "-1"]),
+])
+def test_hierarchical_access_needs_keystone(tmp_path, sections, words):
+    assert_start_up_error(run_glance_api(_config(tmp_path, sections)), *words)

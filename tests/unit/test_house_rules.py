@@ -27,7 +27,7 @@ The rules:
       ``glance.domain``: entities and their rules.
   2 infrastructure
       ``db``, ``store``, ``policy`` and ``policies``, ``notifier``,
-      ``format_inspection``, ``quota``, ``keystone_limits``, ``signatures``,
+      ``format_inspection``, ``quota``, ``keystone_limits``, ``hierarchy``, ``signatures``,
       ``encryption_keys``, ``image_cache``, ``metadefs`` (the catalog files): the
       adapters the use cases drive.
   3 services
@@ -93,6 +93,7 @@ LAYERS = {
     "glance.format_inspection": INFRASTRUCTURE,
     "glance.quota": INFRASTRUCTURE,
     "glance.keystone_limits": INFRASTRUCTURE,
+    "glance.hierarchy": INFRASTRUCTURE,
     "glance.property_protection": INFRASTRUCTURE,
     "glance.signatures": INFRASTRUCTURE,
     "glance.encryption_keys": INFRASTRUCTURE,

@@ -121,3 +121,11 @@ def test_enabled_only_with_a_real_driver(override, drivers, expected):
     if not expected:
         notifier.notify(None, "image.create", lambda: built.append(1) or {})
         assert built == []
+
+
+def test_member_payload_carries_a_subtree_or_domain_scope_only():
+    row = {"image_id": "i", "member": "p", "status": "accepted", "created_at": None,
+           "updated_at": None}
+    assert "scope" not in notifier.member_payload({**row, "scope": None})
+    assert notifier.member_payload({**row, "scope": "subtree"})["scope"] == "subtree"
+    assert notifier.member_payload({**row, "scope": "domain"})["scope"] == "domain"

@@ -76,7 +76,9 @@ def test_defaults_name_roles_only_through_the_base_rules(name):
 
 
 @pytest.mark.parametrize(("name", "base"), [("add_image_with_id", "add_image"),
-                                            ("delete_deactivated_image", "delete_image")])
+                                            ("delete_deactivated_image", "delete_image"),
+                                            ("add_member_subtree", "add_member"),
+                                            ("add_member_domain", "add_member")])
 def test_our_extra_rules_follow_the_glance_rule_checked_before_them(name, base):
     assert RULES[name].check_str == f"rule:{base}"
     assert RULES[name].deprecated_rule is None

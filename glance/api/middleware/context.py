@@ -21,7 +21,7 @@ import webob
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from glance import context, policy
+from glance import context, hierarchy, policy
 from glance.api import faults
 from glance.api.middleware import base
 
@@ -90,6 +90,8 @@ class ContextMiddleware(base.RequestFilter):
                 ctx = _context_from_headers(request)
             except ValueError:
                 return faults.error_response(request, 400, "Invalid service catalog json.")
+            if hierarchy.enabled() and ctx.project_id and not ctx.is_admin:
+                ctx.project_lineage = hierarchy.lineage_of(ctx.project_id)
         elif CONF.allow_anonymous_access:
             if request.method not in READ_METHODS:
                 return faults.error_response(request, 403, "Read-only access")

@@ -5,7 +5,7 @@ from typing import Any
 
 import webob
 
-from glance import exception, schema
+from glance import exception, hierarchy, schema
 from glance.api import wsgi
 from glance.api.v2.images import check_image_id
 from glance.services.members import MemberService
@@ -29,9 +29,20 @@ def _member_schema_properties() -> dict[str, dict]:
     }
 
 
+def _scope_property() -> dict[str, dict]:
+    """The ``scope`` property, served only with hierarchical image access on."""
+    if not hierarchy.enabled():
+        return {}
+    return {"scope": {"type": "string", "enum": ["project", "subtree", "domain"],
+                      "description": "What member_id names: a project (the default; "
+                      "shown only for the other scopes), the project and every project "
+                      "below it (subtree), or a domain: every project of it (domain)."}}
+
+
 def member_schema() -> dict:
     """The ``member`` schema document."""
-    return {"name": "member", "properties": _member_schema_properties(),
+    return {"name": "member",
+            "properties": {**_member_schema_properties(), **_scope_property()},
             "additionalProperties": False}
 
 
@@ -76,7 +87,15 @@ class RequestDeserializer:
         if any(_unstorable(char) for char in member):
             raise exception.BadRequest("Member may not contain control characters, "
                                        "surrogates or 4-byte UTF-8 characters.")
-        return {"member": member}
+        if "scope" not in body:
+            return {"member": member}
+        if not hierarchy.enabled():
+            raise exception.BadRequest("Member scope is not enabled on this cloud "
+                                       "([DEFAULT] hierarchical_image_access).")
+        if body["scope"] not in ("project", "subtree", "domain"):
+            raise exception.BadRequest('Member scope must be "project", "subtree" or '
+                                       '"domain".')
+        return {"member": member, "scope": body["scope"]}
 
     def update(self, request: wsgi.Request) -> dict[str, Any]:
         body = _object_body(request)
@@ -99,9 +118,10 @@ class MembersController:
     def __init__(self, service: MemberService) -> None:
         self.service = service
 
-    def create(self, request: wsgi.Request, image_id: str, member: str) -> dict:
+    def create(self, request: wsgi.Request, image_id: str, member: str,
+               scope: str | None = None) -> dict:
         check_image_id(image_id)
-        return self.service.create(request.context, image_id, member)
+        return self.service.create(request.context, image_id, member, scope)
 
     def index(self, request: wsgi.Request, image_id: str) -> list[dict]:
         check_image_id(image_id)
@@ -122,11 +142,14 @@ class MembersController:
 
 
 def member_view(member: dict) -> dict[str, Any]:
-    """The JSON representation of a membership."""
-    return {"member_id": member["member"], "image_id": member["image_id"],
+    """The JSON representation of a membership (``scope`` only when not a project)."""
+    view = {"member_id": member["member"], "image_id": member["image_id"],
             "status": member["status"], "created_at": member["created_at"],
             "updated_at": member["updated_at"] or member["created_at"],
             "schema": "/v2/schemas/member"}
+    if member.get("scope"):
+        view["scope"] = member["scope"]
+    return view
 
 
 class ResponseSerializer:

@@ -15,11 +15,12 @@ from oslo_utils import timeutils
 from glance import exception
 from glance import store as image_store
 from glance.db import queries
-from glance.db.sqlalchemy import engine, paging, upload_api
+from glance.db.sqlalchemy import engine, member_api, paging, upload_api
 from glance.db.sqlalchemy.member_api import (  # noqa: F401 - re-exported for callers
     image_member_create,
     image_member_delete,
     image_member_find,
+    image_member_find_covering,
     image_member_get,
     image_member_update,
 )
@@ -45,9 +46,10 @@ _retry_on_deadlock = engine.retry_on_deadlock
 
 # -- visibility --------------------------------------------------------------------------
 
-def _member_exists(owner: str, member_status: str | None) -> sa.ColumnElement:
-    conditions = [ImageMember.image_id == Image.id, ImageMember.member == owner,
-                  ImageMember.deleted.is_(False)]
+def _member_exists(owner: str, member_status: str | None,
+                   lineage=None) -> sa.ColumnElement:
+    conditions = [ImageMember.image_id == Image.id, ImageMember.deleted.is_(False),
+                  member_api.covers(owner, lineage)]
     if member_status and member_status != "all":
         conditions.append(ImageMember.status == member_status)
     return sa.exists().where(*conditions)
@@ -56,11 +58,14 @@ def _member_exists(owner: str, member_status: str | None) -> sa.ColumnElement:
 _PUBLIC_OR_COMMUNITY = Image.visibility.in_(("public", "community"))
 
 
-def _project_can_see(owner, member_status: str | None = None) -> sa.ColumnElement:
+def _project_can_see(owner, member_status: str | None = None,
+                     lineage=None) -> sa.ColumnElement:
     """What a project (a value or a bind parameter) may see: public, community, its
-    own images and those shared with it."""
+    own images and those shared with it (or, with ``lineage``, with its subtree
+    or domain)."""
     return sa.or_(_PUBLIC_OR_COMMUNITY, Image.owner == owner,
-                  sa.and_(Image.visibility == "shared", _member_exists(owner, member_status)))
+                  sa.and_(Image.visibility == "shared",
+                          _member_exists(owner, member_status, lineage)))
 
 
 def _can_see(context, member_status: str | None = None) -> sa.ColumnElement:
@@ -69,7 +74,8 @@ def _can_see(context, member_status: str | None = None) -> sa.ColumnElement:
         return sa.true()
     if context.owner is None:
         return _PUBLIC_OR_COMMUNITY
-    return _project_can_see(context.owner, member_status)
+    return _project_can_see(context.owner, member_status,
+                            getattr(context, "project_lineage", None))
 
 
 def _listing_visibility(context, visibility: str | None,
@@ -239,6 +245,8 @@ def image_get(context, image_id: str) -> dict[str, Any]:
         statement = _IMAGE_FOR_ADMIN
     elif context.owner is None:
         statement = _IMAGE_FOR_ANONYMOUS
+    elif getattr(context, "project_lineage", None) is not None:
+        statement = _image_by_id(_can_see(context))
     else:
         statement, params["owner"] = _IMAGE_FOR_PROJECT, context.owner
     with engine.reader_connection() as connection:

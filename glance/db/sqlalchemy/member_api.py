@@ -21,7 +21,25 @@ _writer = engine.writer_session
 _reader = engine.reader_session
 _retry_on_deadlock = engine.retry_on_deadlock
 
-MEMBER_COLUMNS = ("image_id", "member", "can_share", "status", "created_at", "updated_at")
+MEMBER_COLUMNS = ("image_id", "member", "can_share", "status", "created_at", "updated_at",
+                  "scope")
+SUBTREE, DOMAIN = "subtree", "domain"
+
+
+def covers(project, lineage=None) -> sa.ColumnElement:
+    """The member rows that give ``project`` (a value or a bind parameter) access:
+    its own entry and, given its ``lineage`` (glance.hierarchy.Lineage), the
+    subtree entries of it or an ancestor and the domain entry of its domain."""
+    direct = ImageMember.member == project
+    if lineage is None:
+        return direct
+    wide = [direct, sa.and_(ImageMember.scope == SUBTREE,
+                            ImageMember.member.in_([lineage.project_id,
+                                                    *lineage.ancestors]))]
+    if lineage.domain_id:
+        wide.append(sa.and_(ImageMember.scope == DOMAIN,
+                            ImageMember.member == lineage.domain_id))
+    return sa.or_(*wide)
 
 
 def _member_dict(row: ImageMember) -> dict[str, Any]:
@@ -42,8 +60,11 @@ def _member_not_found(image_id: str, member: str) -> exception.NotFound:
 
 
 @_retry_on_deadlock
-def image_member_create(image_id: str, member: str, quota: int) -> dict[str, Any]:
-    """Share ``image_id`` with ``member`` (status pending).
+def image_member_create(image_id: str, member: str, quota: int,
+                        scope: str | None = None) -> dict[str, Any]:
+    """Share ``image_id`` with ``member`` (status pending), or with the subtree or
+    domain ``member`` names when ``scope`` says so (status accepted: one entry
+    stands for many projects, none of which could accept for the others).
 
     Raises Duplicate when already shared, LimitExceeded past ``quota`` members
     (a negative quota means no limit).
@@ -64,7 +85,8 @@ def image_member_create(image_id: str, member: str, quota: int) -> dict[str, Any
             session.execute(sa.delete(ImageMember).where(
                 ImageMember.image_id == image_id, ImageMember.member == member))
             now = timeutils.utcnow()
-            row = ImageMember(image_id=image_id, member=member, status="pending",
+            row = ImageMember(image_id=image_id, member=member,
+                              status="accepted" if scope else "pending", scope=scope,
                               can_share=False, created_at=now, updated_at=now)
             session.add(row)
             session.flush()
@@ -80,6 +102,18 @@ def image_member_find(image_id: str, member: str | None = None) -> list[dict[str
         rows = session.execute(
             _member_query(image_id, member).order_by(ImageMember.created_at,
                                                      ImageMember.id)).scalars()
+        return [_member_dict(row) for row in rows]
+
+
+def image_member_find_covering(image_id: str, project: str,
+                               lineage=None) -> list[dict[str, Any]]:
+    """The image's member entries that give ``project`` access (see :func:`covers`)."""
+    with _reader() as session:
+        rows = session.execute(
+            sa.select(ImageMember).where(ImageMember.image_id == image_id,
+                                         ImageMember.deleted.is_(False),
+                                         covers(project, lineage))
+            .order_by(ImageMember.created_at, ImageMember.id)).scalars()
         return [_member_dict(row) for row in rows]
 
 

@@ -175,6 +175,9 @@ class ImageMember(TimestampMixin, Base):
     member: Mapped[str] = mapped_column(String(255), nullable=False)
     can_share: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="pending")
+    # NULL: the project ``member`` only; "subtree": it and every project below it in
+    # Keystone; "domain": every project of the domain ``member`` (migration 0009).
+    scope: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
     image: Mapped[Image] = relationship(back_populates="members")
 

@@ -42,12 +42,21 @@ class FakeDB:
     def __init__(self) -> None:
         self.rows: dict[str, dict] = {}
 
-    def image_member_create(self, image_id, member, quota):
-        self.rows[member] = {"image_id": image_id, "member": member, "status": "pending"}
+    def image_member_create(self, image_id, member, quota, scope=None):
+        self.rows[member] = {"image_id": image_id, "member": member, "scope": scope,
+                             "status": "accepted" if scope else "pending"}
         return self.rows[member]
 
     def image_member_find(self, image_id, member=None):
         return [r for m, r in self.rows.items() if member is None or m == member]
+
+    def image_member_find_covering(self, image_id, project, lineage=None):
+        return self.image_member_find(image_id, project)
+
+    def image_member_get(self, image_id, member):
+        if member not in self.rows:
+            raise exception.NotFound(member)
+        return self.rows[member]
 
     def image_member_update(self, image_id, member, status):
         self.rows[member]["status"] = status
