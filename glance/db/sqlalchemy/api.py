@@ -15,7 +15,7 @@ from oslo_utils import timeutils
 from glance import exception
 from glance import store as image_store
 from glance.db import queries
-from glance.db.sqlalchemy import engine, member_api, paging, upload_api
+from glance.db.sqlalchemy import engine, paging, upload_api, visibility
 from glance.db.sqlalchemy.member_api import (  # noqa: F401 - re-exported for callers
     image_member_create,
     image_member_delete,
@@ -42,77 +42,6 @@ _writer = engine.writer_session
 _reader = engine.reader_session
 
 _retry_on_deadlock = engine.retry_on_deadlock
-
-
-# -- visibility --------------------------------------------------------------------------
-
-def _member_exists(owner: str, member_status: str | None,
-                   lineage=None) -> sa.ColumnElement:
-    conditions = [ImageMember.image_id == Image.id, ImageMember.deleted.is_(False),
-                  member_api.covers(owner, lineage)]
-    if member_status and member_status != "all":
-        conditions.append(ImageMember.status == member_status)
-    return sa.exists().where(*conditions)
-
-
-_PUBLIC_OR_COMMUNITY = Image.visibility.in_(("public", "community"))
-
-
-def _project_can_see(owner, member_status: str | None = None,
-                     lineage=None) -> sa.ColumnElement:
-    """What a project (a value or a bind parameter) may see: public, community, its
-    own images and those shared with it (or, with ``lineage``, with its subtree
-    or domain)."""
-    return sa.or_(_PUBLIC_OR_COMMUNITY, Image.owner == owner,
-                  sa.and_(Image.visibility == "shared",
-                          _member_exists(owner, member_status, lineage)))
-
-
-def _can_see(context, member_status: str | None = None) -> sa.ColumnElement:
-    """Who may see an image at all (show, download): owner, members, public/community."""
-    if context.is_admin:
-        return sa.true()
-    if context.owner is None:
-        return _PUBLIC_OR_COMMUNITY
-    return _project_can_see(context.owner, member_status,
-                            getattr(context, "project_lineage", None))
-
-
-def _listing_visibility(context, visibility: str | None,
-                        member_status: str) -> list[sa.ColumnElement]:
-    """Conditions that decide which visible images a list call returns.
-
-    Each is ``_can_see`` and the visibility asked for (by default: no community
-    image but the caller's own), written as what is left of that conjunction once
-    simplified, so that the planner sees ``visibility = X`` plus, at most, the
-    owner and membership test it needs (and can walk an index on visibility).
-    """
-    owner = context.owner
-    if visibility == "all":
-        return [_can_see(context, member_status)]
-    if visibility is not None:
-        return [Image.visibility == visibility,
-                *_visible_of_one_kind(context, visibility, member_status)]
-    if owner is None:
-        return [Image.visibility != "community" if context.is_admin
-                else Image.visibility == "public"]
-    if context.is_admin:
-        return [sa.or_(Image.visibility != "community", Image.owner == owner)]
-    return [sa.or_(Image.visibility == "public", Image.owner == owner,
-                   sa.and_(Image.visibility == "shared", _member_exists(owner, member_status)))]
-
-
-def _visible_of_one_kind(context, visibility: str,
-                         member_status: str) -> list[sa.ColumnElement]:
-    """``_can_see(context)`` for the images whose visibility is ``visibility``."""
-    if context.is_admin or visibility in ("public", "community"):
-        return []
-    if context.owner is None:
-        return [sa.false()]
-    if visibility == "shared":
-        return [sa.or_(Image.owner == context.owner,
-                       _member_exists(context.owner, member_status))]
-    return [Image.owner == context.owner]  # private (or any other value): the owner's
 
 
 # -- row <-> dict ------------------------------------------------------------------------
@@ -191,7 +120,7 @@ def _get_row(session, context, image_id: str, lock: bool = False) -> Image:
     ``lock``: read with ``FOR UPDATE`` (the latest committed version, held until
     the transaction ends)."""
     query = sa.select(Image).where(Image.id == image_id, Image.deleted.is_(False),
-                                   _can_see(context))
+                                   visibility.can_see(context))
     if lock:
         query = query.with_for_update()
     row = session.execute(query).scalar_one_or_none()
@@ -232,10 +161,10 @@ def _image_by_id(visible) -> sa.Select:
         Image.id == sa.bindparam("image_id"), Image.deleted.is_(False), visible)
 
 
-# One prebuilt statement per kind of caller (see _can_see): admin, a project, no project.
+# One prebuilt statement per kind of caller (see visibility.can_see): admin, a project, no project.
 _IMAGE_FOR_ADMIN = _image_by_id(sa.true())
-_IMAGE_FOR_ANONYMOUS = _image_by_id(_PUBLIC_OR_COMMUNITY)
-_IMAGE_FOR_PROJECT = _image_by_id(_project_can_see(sa.bindparam("owner")))
+_IMAGE_FOR_ANONYMOUS = _image_by_id(visibility.PUBLIC_OR_COMMUNITY)
+_IMAGE_FOR_PROJECT = _image_by_id(visibility.project_can_see(sa.bindparam("owner")))
 
 
 def image_get(context, image_id: str) -> dict[str, Any]:
@@ -245,8 +174,8 @@ def image_get(context, image_id: str) -> dict[str, Any]:
         statement = _IMAGE_FOR_ADMIN
     elif context.owner is None:
         statement = _IMAGE_FOR_ANONYMOUS
-    elif getattr(context, "project_lineage", None) is not None:
-        statement = _image_by_id(_can_see(context))
+    elif visibility.lineage(context) is not None:
+        statement = _image_by_id(visibility.can_see(context))
     else:
         statement, params["owner"] = _IMAGE_FOR_PROJECT, context.owner
     with engine.reader_connection() as connection:
@@ -347,13 +276,14 @@ def image_get_all(context, query: ImageQuery) -> list[dict[str, Any]]:
             # (_property_value) is estimated as a fraction of a scan of every image.
             session.execute(_NO_JIT)
         conditions = [Image.deleted.is_(False)]
-        conditions += _listing_visibility(context, query.visibility, query.member_status)
+        conditions += visibility.listing_conditions(context, query.visibility,
+                                                    query.member_status)
         conditions += _filter_conditions(query)
         marker_row = None
         if query.marker is not None:
             marker_row = session.execute(
                 sa.select(Image).where(Image.id == query.marker, Image.deleted.is_(False),
-                                       _can_see(context))).scalar_one_or_none()
+                                       visibility.can_see(context))).scalar_one_or_none()
             if marker_row is None:
                 raise exception.MarkerNotFound(marker=query.marker)
         orm_query = paging.paginate(session.query(Image).filter(*conditions), Image,
