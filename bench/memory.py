@@ -10,9 +10,9 @@ shared. Readings:
 * ``idle``: after start-up and a few warm-up requests to every worker;
 * for each size in ``--sizes`` (cumulative): seed images up to that count (``--seed``:
   ``api``, POST /v2/images on 8 threads, or ``sql``, rows copied straight into the
-  SQLite file from images made through the API: quick for 100k), then ``--lists``
-  ``GET /v2/images?limit=20`` calls and ``--pages`` walks over the whole collection
-  (``limit=1000`` pages following ``next``), then read again.
+  SQLite file from images made through the API: quick for 100k), then ``--clients``
+  threads each make ``--lists`` ``GET /v2/images?limit=20`` calls and ``--pages`` walks
+  over the whole collection (``limit=1000`` pages following ``next``), then read again.
 
     python bench/memory.py                          # idle, 10k (api seeding)
     python bench/memory.py --sizes 10000,100000 --seed sql
@@ -179,21 +179,28 @@ def seed_sql(db_path: Path, url: str, start: int, stop: int) -> None:
     con.close()
 
 
-def list_calls(url: str, lists: int, pages: int) -> dict:
-    session = requests.Session()
+def list_calls(url: str, lists: int, pages: int, clients: int) -> dict:
+    """``lists`` limit=20 calls and ``pages`` whole walks, by each of ``clients``
+    threads (one keep-alive connection each, so every worker takes its share)."""
+
+    def one_client(_: int) -> int:
+        session, seen = requests.Session(), 0
+        for _ in range(lists):
+            session.get(url + "/v2/images?limit=20", headers=HEADERS,
+                        timeout=60).raise_for_status()
+        for _ in range(pages):
+            path = "/v2/images?limit=1000"
+            while path:
+                resp = session.get(url + path, headers=HEADERS, timeout=300)
+                resp.raise_for_status()
+                body = resp.json()
+                seen += len(body["images"])
+                path = body.get("next")
+        return seen
+
     started = time.monotonic()
-    for _ in range(lists):
-        session.get(url + "/v2/images?limit=20", headers=HEADERS,
-                    timeout=60).raise_for_status()
-    seen = 0
-    for _ in range(pages):
-        path = "/v2/images?limit=1000"
-        while path:
-            resp = session.get(url + path, headers=HEADERS, timeout=300)
-            resp.raise_for_status()
-            body = resp.json()
-            seen += len(body["images"])
-            path = body.get("next")
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        seen = sum(pool.map(one_client, range(clients)))
     return {"seconds": round(time.monotonic() - started, 1), "images_listed": seen}
 
 
@@ -216,6 +223,8 @@ def main() -> int:
     parser.add_argument("--lists", type=int, default=200, help="limit=20 list calls")
     parser.add_argument("--pages", type=int, default=2,
                         help="walks over the whole collection in limit=1000 pages")
+    parser.add_argument("--clients", type=int, default=4,
+                        help="client threads doing the list calls (each does all of them)")
     parser.add_argument("--env", action="append", default=[],
                         help="NAME=VALUE for the server's environment (repeatable)")
     parser.add_argument("--source", default=str(ROOT),
@@ -257,11 +266,11 @@ def main() -> int:
             data = reading(server.pid)
             print_reading(f"after seeding {size}", data)
             report["readings"].append({"label": f"seeded {size}", **data})
-            listed = list_calls(server.url, args.lists, args.pages)
+            listed = list_calls(server.url, args.lists, args.pages, args.clients)
             time.sleep(2)
             data = reading(server.pid)
-            print_reading(f"after listing {size} ({args.lists} x limit=20, "
-                          f"{args.pages} full walks: {listed})", data)
+            print_reading(f"after listing {size} ({args.clients} clients x ({args.lists} x "
+                          f"limit=20, {args.pages} full walks): {listed})", data)
             report["readings"].append({"label": f"listed {size}", **data, **listed})
     finally:
         server.stop()
