@@ -160,7 +160,7 @@ def seed_sql(db_path: Path, url: str, start: int, stop: int) -> None:
         for index in range(start + 10, stop):
             template = templates[index % 10]
             new_id = str(uuid.uuid4())
-            image = dict(zip(image_cols, rows[template]))
+            image = dict(zip(image_cols, rows[template], strict=True))
             image.update(id=new_id, name=f"mem-{index}")
             images.append(image)
             for prop in props[template]:
@@ -241,8 +241,8 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="glance-memory-", dir=os.environ.get("BENCH_DIR")))
     server = helpers.Server(helpers.write_config(
         work, {"DEFAULT": {"workers": args.workers}}))
-    report: dict = {"workers": args.workers, "env": args.env, "source": args.source, "load": os.getloadavg(),
-                    "readings": []}
+    report: dict = {"workers": args.workers, "env": args.env, "source": args.source,
+                    "load": os.getloadavg(), "readings": []}
     started = time.monotonic()
     server.start()
     print(f"glance-api pid {server.pid} at {server.url}; healthy in "
