@@ -24,6 +24,7 @@ from oslo_log import log as logging
 from glance import secrets
 from glance.api import app as glance_app
 from glance.api import preflight
+from glance.api.v2 import router as v2_router
 from glance.cmd import http_worker
 from glance.conf import validate
 from glance.db.sqlalchemy import engine as db_engine
@@ -112,9 +113,12 @@ def build_in_master():
     built its own copied about 20 MiB of the master's heap just by running the
     build). What must not cross a fork is made per process, on first use, by its
     owner: the database engine's pool is disposed here (each worker opens its
-    own connections), the background threads, task pools, notifier transports and
-    S3/Swift clients check ``os.getpid()`` or reset themselves after a fork.
+    own connections); the jobs the v2 router starts (task recovery, the cache
+    prefetcher, the peer-upload watcher: threads) are deferred to each worker;
+    task pools, notifier transports and S3/Swift clients check ``os.getpid()``
+    or reset themselves after a fork.
     """
+    v2_router.defer_process_jobs()  # each worker starts them (http_worker)
     try:
         application = glance_app.build_app()
     except validate.ConfigError:
