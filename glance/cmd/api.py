@@ -28,7 +28,7 @@ from glance.api.v2 import router as v2_router
 from glance.cmd import http_worker
 from glance.conf import validate
 from glance.db.sqlalchemy import engine as db_engine
-from glance.services import upload_recovery
+from glance.services import registry, upload_recovery
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -93,6 +93,9 @@ def recover_uploads(dead_pids: set[int] | None = None) -> None:
 
 
 def _worker_exited(_server, worker) -> None:
+    # The workers do not build the application, which fails the tasks a dead
+    # process left: the master does, at start-up and when a worker dies.
+    v2_router.recover_interrupted_tasks(registry.services())
     recover_uploads({worker.pid})
 
 
@@ -113,8 +116,9 @@ def build_in_master():
     built its own copied about 20 MiB of the master's heap just by running the
     build). What must not cross a fork is made per process, on first use, by its
     owner: the database engine's pool is disposed here (each worker opens its
-    own connections); the jobs the v2 router starts (task recovery, the cache
-    prefetcher, the peer-upload watcher: threads) are deferred to each worker;
+    own connections); the threads the v2 router starts (the cache prefetcher,
+    the peer-upload watcher) are deferred to each worker, and the master fails
+    the tasks a dead worker left (``_worker_exited``);
     task pools, notifier transports and S3/Swift clients check ``os.getpid()``
     or reset themselves after a fork.
     """

@@ -98,9 +98,8 @@ def defer_process_jobs() -> None:
 
 
 def start_process_jobs() -> None:
-    """What every serving process does once: fail the tasks a dead process left,
-    start the image cache's prefetcher and the peer-upload watcher."""
-    recover_interrupted_tasks(registry.services())
+    """The threads every serving process runs: the image cache's prefetcher and
+    the peer-upload watcher."""
     image_cache.start()
     peer_recovery.start_watcher()
 
@@ -127,6 +126,7 @@ class API(wsgi.Router):
     @classmethod
     def factory(cls, global_conf: dict, **local_conf) -> "API":
         services = registry.services()
+        recover_interrupted_tasks(services)
         if not _defer_process_jobs:
             start_process_jobs()
         return cls(route_table(services))
