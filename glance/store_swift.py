@@ -12,6 +12,7 @@ to it as "size unknown" instead (each segment chunked): the size is still checke
 by glance's reader, against the request's Content-Length.
 """
 
+import os
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -56,6 +57,16 @@ def _shared_get_connection(self, location, context=None):
 
 
 _ORIGINAL_INIT_CLIENT = swift_store.SingleTenantStore.init_client
+
+
+def _after_fork() -> None:
+    """A forked worker logs in itself: a session's pooled connections are not shared."""
+    global _CLIENTS_LOCK  # noqa: PLW0603 - a lock held at fork time stays held in the child
+    _CLIENTS_LOCK = threading.Lock()
+    _CLIENTS.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def share_logins() -> None:

@@ -37,6 +37,7 @@ from gunicorn.http.body import ChunkedReader
 from gunicorn.workers.gthread import ThreadWorker
 
 from glance.api import wsgi
+from glance.api.v2 import router as v2_router
 from glance.cmd import http_body, http_errors
 
 _SOCKET_ERROR_MESSAGE = "Socket error processing request."
@@ -69,6 +70,8 @@ class GlanceThreadWorker(ThreadWorker):
 
     def init_process(self) -> None:
         self.log.error_log.addFilter(_HeaderTimeoutFilter())
+        # The master built the application without them (glance/cmd/api.py).
+        v2_router.start_process_jobs()
         super().init_process()
 
     def load_wsgi(self) -> None:

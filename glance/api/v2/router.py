@@ -86,6 +86,24 @@ def recover_interrupted_tasks(services: registry.Services) -> None:
         LOG.exception("Could not check for interrupted tasks")
 
 
+_defer_process_jobs = False
+
+
+def defer_process_jobs() -> None:
+    """Build the application without starting this process's jobs: the standalone
+    master builds it before forking (no thread may run across a fork), and each
+    worker calls :func:`start_process_jobs` once forked."""
+    global _defer_process_jobs  # noqa: PLW0603 - one switch per process
+    _defer_process_jobs = True
+
+
+def start_process_jobs() -> None:
+    """The threads every serving process runs: the image cache's prefetcher and
+    the peer-upload watcher."""
+    image_cache.start()
+    peer_recovery.start_watcher()
+
+
 MOUNT = "/v2"
 
 
@@ -109,8 +127,8 @@ class API(wsgi.Router):
     def factory(cls, global_conf: dict, **local_conf) -> "API":
         services = registry.services()
         recover_interrupted_tasks(services)
-        image_cache.start()
-        peer_recovery.start_watcher()
+        if not _defer_process_jobs:
+            start_process_jobs()
         return cls(route_table(services))
 
     def __call__(self, environ: dict, start_response):
