@@ -1,4 +1,5 @@
-"""The process's policy enforcer (glance/policy.py) under threads: a worker's first requests arrive at once."""
+"""The process's policy enforcer (glance/policy.py) under threads: a worker's first
+requests arrive at once."""
 
 import threading
 
