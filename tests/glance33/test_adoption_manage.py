@@ -136,14 +136,15 @@ def test_every_command_through_the_adoption(glance_db, engine, backend):
     code, out, _ = ours(config, "db", "sync")
     assert code == 0 and "Contract was not run" in out
     code, out, _ = ours(config, "db", "version")
-    assert "0008_expand_list_indexes" in out and "until `glance-manage db contract`" in out
+    assert "0009_expand_member_scope" in out and "until `glance-manage db contract`" in out
 
     code, out, err = ours(config, "db", "contract")
     assert code == 0, err
     assert "no longer an OpenStack Glance database" in out
     assert ours(config, "db", "check")[0] == 0
-    assert ours(config, "db", "version")[1].strip() == "0008_contract_list_indexes"
-    assert _glance_version(engine) == {"0008_contract_list_indexes"}
+    assert ours(config, "db", "version")[1].strip() == \
+        "0008_contract_list_indexes, 0009_expand_member_scope"
+    assert _glance_version(engine) == {"0008_contract_list_indexes", "0009_expand_member_scope"}
     assert adoption.ADOPTION_VERSION_TABLE not in _tables(engine)
     assert _diff(engine) == []
     # The real console command agrees (exit code, no traceback).

@@ -31,6 +31,10 @@ OURS_ONLY = {
                          "rule:add_image",
     "delete_deactivated_image": "checked after delete_image for a deactivated image; "
                                 "default rule:delete_image",
+    "add_member_subtree": "hierarchical image access (opt-in): checked after add_member "
+                          "for a subtree share; default rule:add_member",
+    "add_member_domain": "hierarchical image access (opt-in): checked after add_member "
+                         "for a domain share; default rule:add_member",
 }
 # Rules of Glance's that differ here, with the reason. None left.
 DIFFERENT: dict[str, str] = {}

@@ -260,8 +260,12 @@ def test_contract_runs_again_after_losing_a_deadlock_to_a_request(db_engine):
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:  # until contract waits for our lock
             with db_engine.connect() as probe:
-                if probe.exec_driver_sql("SELECT count(*) FROM pg_locks "
-                                         "WHERE NOT granted").scalar():
+                # pg_locks is the whole server's: only this database's waits count
+                # (other tests wait for locks of their own databases meanwhile).
+                if probe.exec_driver_sql(
+                        "SELECT count(*) FROM pg_locks WHERE NOT granted AND database = "
+                        "(SELECT oid FROM pg_database WHERE datname = current_database())"
+                ).scalar():
                     break
             time.sleep(0.05)
         request.exec_driver_sql(f"SELECT count(*) FROM {first}")  # waits for contract
