@@ -271,9 +271,9 @@ class ImageDataService:
         except exception.NotFound:
             LOG.error("Image %s: none of its locations has its data", image.id)
             return Download(image)
-        opened = [chunks]
+        opened = [chunks] if whole else []  # a probe is only there to be closed
         if not whole:
-            _close(opened.pop())
+            _close(chunks)
         locations = locations[found:]
 
         def read(offset: int, length: int | None) -> Iterator[bytes]:

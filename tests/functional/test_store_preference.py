@@ -36,10 +36,18 @@ def stores(start_server, tmp_path_factory):
 def copied(stores):
     """An image in both stores; each store's file rewritten with its own letter."""
     server, root = stores
+    image_id = _in_both_stores(server, b"x" * SIZE)
+    for name in ("light", "heavy"):
+        (root / name / image_id).write_bytes(name[0].upper().encode() * SIZE)
+    return server, image_id
+
+
+def _in_both_stores(server, data: bytes) -> str:
+    """A new image holding ``data``, uploaded to light and copied to heavy; its id."""
     created = requests.post(f"{server.url}/v2/images", headers=helpers.ADMIN,
                             json={"disk_format": "raw", "container_format": "bare"})
     image_id = created.json()["id"]
-    assert requests.put(f"{server.url}/v2/images/{image_id}/file", data=b"x" * SIZE,
+    assert requests.put(f"{server.url}/v2/images/{image_id}/file", data=data,
                         headers={**helpers.ADMIN, **OCTET}).status_code == 204
     started = requests.post(f"{server.url}/v2/images/{image_id}/import",
                             headers=helpers.ADMIN,
@@ -47,9 +55,7 @@ def copied(stores):
     assert started.status_code == 202, started.text
     assert helpers.wait_until(lambda: set(_show(server, image_id)["stores"].split(","))
                               == {"light", "heavy"}, timeout=30)
-    for name in ("light", "heavy"):
-        (root / name / image_id).write_bytes(name[0].upper().encode() * SIZE)
-    return server, image_id
+    return image_id
 
 
 def _show(server, image_id: str) -> dict:
@@ -125,18 +131,8 @@ def test_prefer_without_multi_store_is_400(server):
 
 def test_a_copy_whose_data_is_gone_passes_the_download_to_the_next(stores):
     server, root = stores
-    created = requests.post(f"{server.url}/v2/images", headers=helpers.ADMIN,
-                            json={"disk_format": "raw", "container_format": "bare"})
-    image_id = created.json()["id"]
     data = bytes(range(256)) * (SIZE // 256)
-    assert requests.put(f"{server.url}/v2/images/{image_id}/file", data=data,
-                        headers={**helpers.ADMIN, **OCTET}).status_code == 204
-    started = requests.post(f"{server.url}/v2/images/{image_id}/import",
-                            headers=helpers.ADMIN,
-                            json={"method": {"name": "copy-image"}, "stores": ["heavy"]})
-    assert started.status_code == 202, started.text
-    assert helpers.wait_until(lambda: set(_show(server, image_id)["stores"].split(","))
-                              == {"light", "heavy"}, timeout=30)
+    image_id = _in_both_stores(server, data)
     (root / "heavy" / image_id).unlink()  # the copy read first
     response = _download(server, image_id)
     assert response.status_code == 200 and response.content == data
