@@ -1,6 +1,7 @@
 """Test helpers: identities, config files and a real glance-api server process."""
 
 import configparser
+import fcntl
 import os
 import pty
 import signal
@@ -59,6 +60,18 @@ def stop_process_group(pid: int, timeout: float = 20) -> None:
         os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+def flock_held(path: str) -> bool:
+    """Whether another open file description holds the flock of ``path`` now."""
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 def free_port() -> int:

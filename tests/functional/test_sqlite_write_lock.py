@@ -152,38 +152,26 @@ def test_writers_queue_on_sqlite_only(global_engine):
     assert overlapped == [global_engine != "sqlite"]
 
 
-def _held_by_another_process(path: str) -> bool:
-    """Whether the flock of ``path`` is taken (by any other open file description)."""
-    fd = os.open(path, os.O_RDONLY | os.O_CREAT)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
-
-
 @pytest.mark.parametrize("global_engine", ["sqlite"], indirect=True)
 def test_the_lock_spans_each_write_transaction_and_no_more(global_engine):
     path = engine.get_engine().url.database + write_lock.SUFFIX
     with engine.reader_session() as session:
         session.execute(sa.text("SELECT 1"))
-        assert not _held_by_another_process(path)  # readers take no lock
+        assert not helpers.flock_held(path)  # readers take no lock
     with engine.writer_session() as session:
-        assert not _held_by_another_process(path)  # taken at BEGIN, not before
+        assert not helpers.flock_held(path)  # taken at BEGIN, not before
         session.execute(sa.text("SELECT 1"))
-        assert _held_by_another_process(path)
-    assert not _held_by_another_process(path)  # released once committed
+        assert helpers.flock_held(path)
+    assert not helpers.flock_held(path)  # released once committed
     with pytest.raises(RuntimeError), engine.writer_session() as session:
         session.execute(sa.text("SELECT 1"))
         raise RuntimeError("boom")
-    assert not _held_by_another_process(path)  # ... or rolled back
+    assert not helpers.flock_held(path)  # ... or rolled back
     with pytest.raises(db_exc.DBNonExistentTable), engine.writer_session() as session:
         session.execute(sa.text("SELECT * FROM no_such_table"))
-    assert not _held_by_another_process(path)
+    assert not helpers.flock_held(path)
     # Core transactions of the writer engine (glance-manage's purge, migrations) too.
     with engine.get_engine().begin() as connection:
         connection.exec_driver_sql("SELECT 1")
-        assert _held_by_another_process(path)
-    assert not _held_by_another_process(path)
+        assert helpers.flock_held(path)
+    assert not helpers.flock_held(path)

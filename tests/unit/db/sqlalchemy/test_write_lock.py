@@ -11,6 +11,7 @@ import pytest
 
 from glance.db import errors
 from glance.db.sqlalchemy import write_lock
+from tests import helpers
 
 
 @pytest.fixture
@@ -20,18 +21,6 @@ def database(tmp_path) -> str:
 
 def _lock_path(database: str) -> str:
     return os.path.realpath(database) + write_lock.SUFFIX
-
-
-def _held_elsewhere(path: str) -> bool:
-    """Whether another open file description holds the flock now."""
-    fd = os.open(path, os.O_RDONLY | os.O_CREAT)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
 
 
 class Holder:
@@ -67,8 +56,8 @@ def test_in_memory_and_uri_databases_have_no_lock():
 def test_the_lock_file_lies_next_to_the_database(database):
     lock = write_lock.for_database(database)
     with lock.held(5):
-        assert _held_elsewhere(_lock_path(database))
-    assert not _held_elsewhere(_lock_path(database))
+        assert helpers.flock_held(_lock_path(database))
+    assert not helpers.flock_held(_lock_path(database))
     assert lock.path == database + "-writelock"
 
 
@@ -76,7 +65,7 @@ def test_an_exception_inside_releases_the_lock(database):
     lock = write_lock.for_database(database)
     with pytest.raises(RuntimeError), lock.held(5):
         raise RuntimeError("boom")
-    assert not _held_elsewhere(_lock_path(database))
+    assert not helpers.flock_held(_lock_path(database))
     with lock.held(0.5):  # and this process can take it again at once
         pass
 
@@ -84,8 +73,8 @@ def test_an_exception_inside_releases_the_lock(database):
 def test_nested_use_in_one_thread_does_not_deadlock(database):
     lock = write_lock.for_database(database)
     with lock.held(1), lock.held(1):
-        assert _held_elsewhere(_lock_path(database))
-    assert not _held_elsewhere(_lock_path(database))
+        assert helpers.flock_held(_lock_path(database))
+    assert not helpers.flock_held(_lock_path(database))
 
 
 def test_threads_of_one_process_take_turns(database):
@@ -131,9 +120,9 @@ def test_a_hung_holder_gives_database_is_locked_within_the_timeout(database):
         holder.release()
     # The lock the kernel handed over after the waits gave up is not kept.
     deadline = time.monotonic() + 5
-    while _held_elsewhere(_lock_path(database)) and time.monotonic() < deadline:
+    while helpers.flock_held(_lock_path(database)) and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert not _held_elsewhere(_lock_path(database))
+    assert not helpers.flock_held(_lock_path(database))
     with lock.held(1):
         pass
 
@@ -188,4 +177,4 @@ def test_a_forked_child_does_not_share_the_parents_lock(database):
     assert said == b"waited took"
     # The child's exit did not take the parent's ability to lock with it.
     with lock.held(1):
-        assert _held_elsewhere(_lock_path(database))
+        assert helpers.flock_held(_lock_path(database))
